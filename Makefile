@@ -1,0 +1,60 @@
+# The two commands a newcomer needs: `make demo` and `make test`.
+# Everything installs into .venv (created on first use) from pyproject.toml.
+
+PYTHON ?= $(shell command -v python3.11 >/dev/null 2>&1 && echo python3.11 || echo python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+# A second Python/Django pair: the newest Django 6.x on Python 3.13 (or 3.12),
+# with psycopg2 as the only PostgreSQL driver so that both drivers are tested.
+NEW_VENV := .venv-django6
+NEW_PYTHON ?= $(shell for v in 3.13 3.12; do \
+	  p=$$(ls -d /root/.pyenv/versions/$$v*/bin/python$$v 2>/dev/null | tail -n 1); \
+	  [ -n "$$p" ] && { echo $$p; exit; }; \
+	  command -v python$$v >/dev/null 2>&1 && python$$v -c '' 2>/dev/null && { echo python$$v; exit; }; \
+	done)
+
+.PHONY: help install test test-django6 lint demo clean
+
+help:
+	@echo "make test          run the tests on every reachable database (SQLite, PostgreSQL, MariaDB)"
+	@echo "make test-django6  run them on Python 3.13/3.12 with the newest Django 6.x and psycopg2"
+	@echo "make lint          ruff check, ruff format --check, mypy, makemigrations --check"
+	@echo "make demo          run the demo project on 127.0.0.1:8000"
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[test,dev,demo,postgresql2]"
+	@# mysqlclient compiles against libmariadb-dev; without it MariaDB is skipped, and said so.
+	$(BIN)/python -m pip install -q -e ".[mysql]" \
+	  || echo "*** mysqlclient did not install (apt-get install libmariadb-dev pkg-config): MariaDB tests will be skipped"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+test: $(STAMP)
+	$(BIN)/python tests/run_backends.py $(ARGS)
+
+test-django6:
+	@test -n "$(NEW_PYTHON)" || { echo "No python3.13 or python3.12 here: skipping the Django 6 run"; exit 1; }
+	test -x $(NEW_VENV)/bin/python || $(NEW_PYTHON) -m venv $(NEW_VENV)
+	$(NEW_VENV)/bin/python -m pip install -q --upgrade pip
+	$(NEW_VENV)/bin/python -m pip install -q -e . "Django>=6.0,<7" psycopg2-binary \
+	  django-environ pytest pytest-django "coverage[toml]" hypothesis
+	$(NEW_VENV)/bin/python -c "import django, psycopg2; print('Django', django.get_version(), 'psycopg2', psycopg2.__version__)"
+	! $(NEW_VENV)/bin/python -c "import psycopg" 2>/dev/null
+	$(NEW_VENV)/bin/python tests/run_backends.py --backends "sqlite postgresql" --require-all $(ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+	$(BIN)/python manage.py makemigrations --check --dry-run
+
+demo: $(STAMP)
+	@echo "The demo project is not there yet (see the demo issue)."; exit 1
+
+clean:
+	rm -rf $(VENV) $(NEW_VENV) .coverage .coverage.* .pytest_cache .mypy_cache .ruff_cache

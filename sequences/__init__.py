@@ -1,0 +1,23 @@
+"""Gap-less sequences for Django: values that live in the caller's transaction."""
+
+from .api import (
+    Sequence,
+    delete,
+    get_last_value,
+    get_next_value,
+    get_next_values,
+    reset_sequence,
+)
+from .exceptions import SequenceLocked, SequenceOverflow, SequenceValueChanged
+
+__all__ = [
+    "Sequence",
+    "SequenceLocked",
+    "SequenceOverflow",
+    "SequenceValueChanged",
+    "delete",
+    "get_last_value",
+    "get_next_value",
+    "get_next_values",
+    "reset_sequence",
+]

@@ -1,0 +1,67 @@
+"""Exceptions raised by django-sequences.
+
+Both database-level exceptions subclass Django's own, so code that already
+catches ``DatabaseError`` (or ``OperationalError``) keeps working.
+"""
+
+from __future__ import annotations
+
+from django.db import DataError, OperationalError
+
+
+class SequenceLocked(OperationalError):
+    """``nowait=True`` was asked and another transaction holds the sequence.
+
+    The other transaction is using the sequence (or creating it) and has not
+    committed or rolled back yet. On PostgreSQL the current transaction is
+    aborted, as after any database error: roll it back, then retry later or
+    call without ``nowait`` to wait for the other transaction.
+    """
+
+    def __init__(self, sequence_name: str, using: str) -> None:
+        self.sequence_name = sequence_name
+        self.using = using
+        super().__init__(
+            f"Sequence {sequence_name!r} on database {using!r} is locked by "
+            "another transaction. Roll back this transaction and retry later, "
+            "or call without nowait=True to wait until the other transaction "
+            "commits or rolls back."
+        )
+
+
+class SequenceOverflow(DataError):
+    """The next value would pass 2**63 - 1, the largest value every backend stores."""
+
+    def __init__(self, sequence_name: str, using: str) -> None:
+        self.sequence_name = sequence_name
+        self.using = using
+        super().__init__(
+            f"Sequence {sequence_name!r} on database {using!r} cannot go past "
+            "9223372036854775807 (2**63 - 1). Use reset_value to make it wrap "
+            "around, or start a new sequence."
+        )
+
+
+class SequenceValueChanged(ValueError):
+    """A compare-and-set change found another value than the caller expected.
+
+    Raised by :func:`sequences.reset_sequence` when the sequence moved (or was
+    created or deleted) between the moment the caller read it and the change.
+    Nothing was written.
+    """
+
+    def __init__(
+        self, sequence_name: str, expected_last: int | None, actual_last: int | None
+    ) -> None:
+        self.sequence_name = sequence_name
+        self.expected_last = expected_last
+        self.actual_last = actual_last
+        super().__init__(
+            f"Sequence {sequence_name!r} changed since it was read: expected last "
+            f"value {_describe(expected_last)}, found {_describe(actual_last)}. "
+            "Read it again and retry; nothing was changed."
+        )
+
+
+def _describe(last: int | None) -> str:
+    return "(sequence does not exist)" if last is None else str(last)

@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Sequence(models.Model):
+    """One named gap-less sequence: the last value handed out.
+
+    Same table (``sequences_sequence``) and columns as django-sequences 3.1.
+    """
+
+    name = models.CharField(verbose_name=_("name"), max_length=100, primary_key=True)
+    last = models.PositiveBigIntegerField(verbose_name=_("last value"))
+
+    class Meta:
+        verbose_name = _("sequence")
+        verbose_name_plural = _("sequences")
+        permissions = [("reset_sequence", _("Can reset sequence"))]
+
+    def __str__(self) -> str:
+        return f"Sequence(name={self.name!r}, last={self.last!r})"
+
+
+class SequenceChange(models.Model):
+    """An append-only record of a change that did not come from ``get_next_value``.
+
+    Written in the same transaction, on the same database, as the change it
+    describes. The user is kept as an id and a username snapshot rather than a
+    foreign key, so that deleting a user neither erases history nor is blocked
+    by it, and so that ``sequences`` does not require ``django.contrib.auth``.
+    """
+
+    class Action(models.TextChoices):
+        INIT = "init", _("initialise")
+        RESET = "reset", _("reset")
+        SEED = "seed", _("seed")
+        DELETE = "delete", _("delete")
+
+    class Source(models.TextChoices):
+        ADMIN = "admin", _("admin")
+        COMMAND = "command", _("management command")
+        MIGRATION = "migration", _("migration")
+        CODE = "code", _("code")
+
+    sequence_name = models.CharField(_("sequence"), max_length=100, db_index=True)
+    database = models.CharField(_("database alias"), max_length=100)
+    action = models.CharField(_("action"), max_length=10, choices=Action.choices)
+    last_before = models.PositiveBigIntegerField(
+        _("last value before"), null=True, blank=True, help_text=_("Empty: did not exist.")
+    )
+    last_after = models.PositiveBigIntegerField(
+        _("last value after"), null=True, blank=True, help_text=_("Empty: deleted.")
+    )
+    allow_reuse = models.BooleanField(
+        _("reuse allowed"),
+        default=False,
+        help_text=_("The change moved the sequence back, so values are issued again."),
+    )
+    reason = models.TextField(_("reason"), blank=True)
+    source = models.CharField(_("source"), max_length=10, choices=Source.choices)
+    user_id = models.CharField(_("user id"), max_length=255, null=True, blank=True)
+    username = models.CharField(_("username"), max_length=255, blank=True)
+    created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("sequence change")
+        verbose_name_plural = _("sequence changes")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.action} {self.sequence_name!r}: {self.last_before} -> "
+            f"{self.last_after} ({self.source})"
+        )

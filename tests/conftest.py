@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import pytest
+from django.db import connections
+
+ALL_DATABASES = ["default", "other"]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run every test that takes ``db_mode`` twice: in autocommit and in a transaction.
+
+    ``autocommit``: a ``TransactionTestCase``, every statement commits on its
+    own. ``transaction``: a ``TestCase``, the test runs inside an outer
+    transaction (a savepoint per ``atomic`` block), as most application code does.
+    """
+    if "db_mode" in metafunc.fixturenames:
+        metafunc.parametrize(
+            "db_mode",
+            [
+                pytest.param(
+                    "autocommit",
+                    marks=pytest.mark.django_db(transaction=True, databases=ALL_DATABASES),
+                ),
+                pytest.param("transaction", marks=pytest.mark.django_db(databases=ALL_DATABASES)),
+            ],
+        )
+
+
+@pytest.fixture
+def in_transaction(db_mode: str) -> bool:
+    """Whether the test body runs inside an outer transaction; checks it does."""
+    connection = connections["default"]
+    if db_mode == "autocommit":
+        assert connection.get_autocommit() and not connection.in_atomic_block
+        return False
+    assert connection.in_atomic_block
+    return True
+
+
+@pytest.fixture
+def vendor() -> str:
+    connection = connections["default"]
+    if connection.vendor == "mysql":
+        return "mariadb" if connection.mysql_is_mariadb else "mysql"  # type: ignore[attr-defined]
+    return connection.vendor
