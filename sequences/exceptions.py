@@ -10,12 +10,15 @@ from django.db import DataError, OperationalError
 
 
 class SequenceLocked(OperationalError):
-    """``nowait=True`` was asked and another transaction holds the sequence.
+    """Another transaction holds the sequence and this call could not wait for it.
 
-    The other transaction is using the sequence (or creating it) and has not
-    committed or rolled back yet. On PostgreSQL the current transaction is
-    aborted, as after any database error: roll it back, then retry later or
-    call without ``nowait`` to wait for the other transaction.
+    Raised at once with ``nowait=True``, or when the database's own lock wait
+    gives up (PostgreSQL ``lock_timeout``, InnoDB ``innodb_lock_wait_timeout``,
+    SQLite's busy timeout or its refusal to upgrade a read transaction). The
+    other transaction is using the sequence (or creating it) and has not
+    committed or rolled back yet. Nothing was consumed. On PostgreSQL the
+    current transaction is aborted, as after any database error: roll it back,
+    then retry.
     """
 
     def __init__(self, sequence_name: str, using: str) -> None:
@@ -23,9 +26,9 @@ class SequenceLocked(OperationalError):
         self.using = using
         super().__init__(
             f"Sequence {sequence_name!r} on database {using!r} is locked by "
-            "another transaction. Roll back this transaction and retry later, "
-            "or call without nowait=True to wait until the other transaction "
-            "commits or rolls back."
+            "another transaction that has not committed or rolled back yet. "
+            "Roll back this transaction and retry; without nowait=True the "
+            "call waits for the other transaction."
         )
 
 

@@ -43,3 +43,17 @@ def vendor() -> str:
     if connection.vendor == "mysql":
         return "mariadb" if connection.mysql_is_mariadb else "mysql"  # type: ignore[attr-defined]
     return connection.vendor
+
+
+@pytest.fixture(params=["native", "orm"])
+def draw_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a test through the vendor's own statement and through the ORM fallback.
+
+    The fallback serves backends without a fast path (Oracle, third-party
+    ones); forcing it here keeps it tested on the servers this machine has.
+    """
+    if request.param == "orm":
+        from sequences.backends import generic
+
+        monkeypatch.setattr("sequences.api.get_draw_function", lambda connection: generic.draw)
+    return str(request.param)

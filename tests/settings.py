@@ -6,12 +6,16 @@
 """
 
 import os
-import tempfile
 from pathlib import Path
 
 BACKEND = os.environ.get("SEQUENCES_TEST_BACKEND", "sqlite")
 PREFIX = os.environ.get("SEQUENCES_TEST_DB_PREFIX", "sequences")
-SQLITE_DIR = Path(os.environ.get("SEQUENCES_TEST_SQLITE_DIR", tempfile.gettempdir()))
+SQLITE_DIR = Path(
+    os.environ.get(
+        "SEQUENCES_TEST_SQLITE_DIR", Path(__file__).resolve().parent.parent / ".test-db"
+    )
+)
+SQLITE_DIR.mkdir(exist_ok=True)
 
 
 def database(suffix: str) -> dict[str, object]:
@@ -57,6 +61,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.staticfiles",
     "sequences",
+    "tests.testapp",
 ]
 
 MIDDLEWARE = [

@@ -83,7 +83,7 @@ def draw(connection: BaseDatabaseWrapper, request: DrawRequest) -> int | None:
             cursor.execute(sql, params)
             return int(cursor.lastrowid)
     except OperationalError as exc:
-        if request.nowait and _errno(exc) == LOCK_WAIT_TIMEOUT:
+        if _errno(exc) == LOCK_WAIT_TIMEOUT:  # nowait, or innodb_lock_wait_timeout
             raise SequenceLocked(request.sequence_name, request.using) from exc
         raise
     except IntegrityError as exc:

@@ -87,7 +87,7 @@ def draw(connection: BaseDatabaseWrapper, request: DrawRequest) -> int | None:
             cursor.execute(sql, upsert_params(request))
             row = cursor.fetchone()
     except OperationalError as exc:
-        if request.nowait and _sqlstate(exc) == LOCK_NOT_AVAILABLE:
+        if _sqlstate(exc) == LOCK_NOT_AVAILABLE:  # nowait, or the caller's lock_timeout
             raise SequenceLocked(request.sequence_name, request.using) from exc
         raise
     return None if row is None else int(row[0])

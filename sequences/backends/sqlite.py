@@ -20,6 +20,7 @@ from .postgresql import upsert_params, upsert_sql
 
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
+    from django.db.backends.utils import CursorWrapper
 
     from . import DrawRequest
 
@@ -34,21 +35,33 @@ def draw(connection: BaseDatabaseWrapper, request: DrawRequest) -> int | None:
         reset=request.reset_threshold is not None,
         nowait=False,
     )
+    params = upsert_params(request)
     with connection.cursor() as cursor:
-        if not request.nowait:
-            cursor.execute(sql, upsert_params(request))
-            row = cursor.fetchone()
-        else:
-            # PRAGMAs run in process: no round trip, no statement on a server.
-            saved = cursor.execute("PRAGMA busy_timeout").fetchone()[0]
-            cursor.execute("PRAGMA busy_timeout = 0")
-            try:
-                cursor.execute(sql, upsert_params(request))
+        try:
+            if request.nowait:
+                row = _execute_without_waiting(cursor, sql, params)
+            else:
+                cursor.execute(sql, params)
                 row = cursor.fetchone()
-            except OperationalError as exc:
-                if "locked" in str(exc) or "busy" in str(exc):
-                    raise SequenceLocked(request.sequence_name, request.using) from exc
-                raise
-            finally:
-                cursor.execute(f"PRAGMA busy_timeout = {int(saved)}")
+        except OperationalError as exc:
+            # "database is locked": the busy timeout ran out, or (at once) a
+            # transaction that has read tried to start writing while another
+            # one writes. See the README on transaction_mode = "IMMEDIATE".
+            if "database is locked" in str(exc):
+                raise SequenceLocked(request.sequence_name, request.using) from exc
+            raise
     return None if row is None else int(row[0])
+
+
+def _execute_without_waiting(
+    cursor: CursorWrapper, sql: str, params: list[int | str]
+) -> tuple[int] | None:
+    # PRAGMAs run in process: no round trip, no statement sent to a server.
+    saved = int(cursor.execute("PRAGMA busy_timeout").fetchone()[0])
+    cursor.execute("PRAGMA busy_timeout = 0")
+    try:
+        cursor.execute(sql, params)
+        row: tuple[int] | None = cursor.fetchone()
+        return row
+    finally:
+        cursor.execute(f"PRAGMA busy_timeout = {saved}")

@@ -1,8 +1,13 @@
+from django.apps import apps
 from django.db import migrations, models
+
+# The app's own label, so that relabelling the app (a subclass of
+# SequencesConfig with another label) keeps the migration graph whole.
+LABEL = apps.get_containing_app_config(__name__).label
 
 
 class Migration(migrations.Migration):
-    dependencies = [("sequences", "0001_initial")]
+    dependencies = [(LABEL, "0001_initial")]
 
     operations = [
         migrations.AlterField(
