@@ -181,8 +181,7 @@ def reset_sequence(
         if current_last != expected_last:
             raise SequenceValueChanged(sequence_name, expected_last, current_last)
         moves_back = current_last is not None and new_last < current_last
-        if moves_back and not allow_reuse:
-            assert current_last is not None
+        if current_last is not None and moves_back and not allow_reuse:
             raise ValueError(
                 f"Moving sequence {sequence_name!r} back to {next_value} would issue "
                 f"{_span(next_value, current_last)} again; pass allow_reuse=True "
