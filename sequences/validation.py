@@ -28,6 +28,13 @@ def check_name(sequence_name: Any) -> str:
     if "\x00" in sequence_name:
         # PostgreSQL cannot store NUL in text; refuse it everywhere alike.
         raise ValueError("sequence_name must not contain NUL characters ('\\x00')")
+    try:
+        sequence_name.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(
+            "sequence_name must be valid Unicode: lone surrogates such as '\\ud800' "
+            "cannot be stored"
+        ) from None
     return sequence_name
 
 

@@ -109,12 +109,13 @@ def test_sequences_continue_where_the_published_library_left_them(upstream_datab
     assert get_next_value("invoices", reset_value=100) == 6
 
 
-def test_migrate_adds_only_the_audit_table(upstream_database):
+def test_migrate_adds_the_audit_table_and_exact_names(upstream_database):
     call_command("migrate", "sequences", verbosity=0)
     assert applied_sequences_migrations() == [
         "0001_initial",
         "0002_alter_sequence_last",
         "0003_sequencechange",
+        "0004_binary_name_collation",
     ]
     assert get_last_value("invoices") == 3
     reset_sequence("invoices", 10, expected_last=3, reason="after the switch")

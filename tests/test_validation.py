@@ -30,6 +30,7 @@ def no_queries(db):
         ("", ValueError, "sequence_name must be 1 to 100 characters long, got 0"),
         ("x" * 101, ValueError, "sequence_name must be 1 to 100 characters long, got 101"),
         ("nul\x00byte", ValueError, "sequence_name must not contain NUL characters"),
+        ("lone \ud800", ValueError, "sequence_name must be valid Unicode"),
     ],
 )
 @pytest.mark.parametrize("function", [get_next_value, get_last_value, delete, get_next_values])
