@@ -1,9 +1,40 @@
 from __future__ import annotations
 
+import os
+
 import pytest
 from django.db import connections
 
 ALL_DATABASES = ["default", "other"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "disruptive: restarts a database server; deselected unless SEQUENCES_DISRUPTIVE=1 "
+        "(make test-faults)",
+    )
+    config.addinivalue_line(
+        "markers",
+        "backends(*names): run only on these backends (sqlite, postgresql, mariadb); "
+        "on the others the test is deselected, not skipped",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    from django.conf import settings
+
+    backend = settings.BACKEND
+    disruptive = os.environ.get("SEQUENCES_DISRUPTIVE") == "1"
+    kept, dropped = [], []
+    for item in items:
+        marker = item.get_closest_marker("backends")
+        wrong_backend = marker is not None and backend not in marker.args
+        unwanted = item.get_closest_marker("disruptive") is not None and not disruptive
+        (dropped if wrong_backend or unwanted else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

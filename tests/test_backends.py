@@ -24,10 +24,12 @@ def test_sqlite_without_returning_gets_the_orm_fallback(monkeypatch):
     assert get_draw_function(SimpleNamespace(vendor="sqlite")) is generic.draw  # type: ignore[arg-type]
 
 
-def test_mysql_nowait_takes_the_orm_path(in_transaction, vendor, monkeypatch):
-    """MySQL has no per-statement lock timeout, so nowait uses SELECT ... FOR UPDATE NOWAIT."""
-    if vendor != "mariadb":
-        pytest.skip("needs a MySQL-protocol server; MariaDB stands in for MySQL")
+@pytest.mark.backends("mariadb")
+def test_mysql_nowait_takes_the_orm_path(in_transaction, monkeypatch):
+    """MySQL has no per-statement lock timeout, so nowait uses SELECT ... FOR UPDATE NOWAIT.
+
+    MariaDB stands in for MySQL, with its own per-statement timeout turned off.
+    """
     connection = connections["default"]
     get_next_value("mysql")
     monkeypatch.setattr(connection, "mysql_is_mariadb", False)
