@@ -26,7 +26,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
     backend = settings.BACKEND
     disruptive = os.environ.get("SEQUENCES_DISRUPTIVE") == "1"
-    kept, dropped = [], []
+    kept: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
     for item in items:
         marker = item.get_closest_marker("backends")
         wrong_backend = marker is not None and backend not in marker.args

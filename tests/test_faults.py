@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.db import Error, connections, transaction
@@ -99,7 +100,7 @@ class Load:
         self.context = multiprocessing.get_context("fork")
         self.results = self.context.Queue()
         self.deadline = time.monotonic() + SECONDS
-        self.workers: list[tuple[multiprocessing.process.BaseProcess, object]] = []
+        self.workers: list[tuple[multiprocessing.process.BaseProcess, Any]] = []
 
     def spawn(self) -> None:
         flag = self.context.Value("i", 0, lock=False)
@@ -189,6 +190,7 @@ def kill_a_process_in_a_transaction(load: Load) -> None:
     busy = [(p, flag) for p, flag in load.workers if p.is_alive() and flag.value]
     if busy:
         process, _ = random.choice(busy)
+        assert process.pid is not None
         os.kill(process.pid, signal.SIGKILL)
         process.join(10)
         load.figures.killed_processes += 1
@@ -265,6 +267,7 @@ def test_a_killed_lock_holder_releases_the_sequence(figures):
     follower.start()
     follower.join(0.5)
     assert follower.is_alive(), "the follower did not wait for the lock holder"
+    assert holder.pid is not None
     os.kill(holder.pid, signal.SIGKILL)
     holder.join(10)
     figures.killed_processes = 1
