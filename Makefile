@@ -15,11 +15,13 @@ NEW_PYTHON ?= $(shell for v in 3.13 3.12; do \
 	  command -v python$$v >/dev/null 2>&1 && python$$v -c '' 2>/dev/null && { echo python$$v; exit; }; \
 	done)
 
-.PHONY: help install test test-django6 lint demo clean
+.PHONY: help install test test-django6 test-faults test-faults-long lint demo clean
 
 help:
 	@echo "make test          run the tests on every reachable database (SQLite, PostgreSQL, MariaDB)"
 	@echo "make test-django6  run them on Python 3.13/3.12 with the newest Django 6.x and psycopg2"
+	@echo "make test-faults   restart PostgreSQL in the middle of a load run (needs root on this machine)"
+	@echo "make test-faults-long  the whole fault suite for two minutes a test, every backend"
 	@echo "make lint          ruff check, ruff format --check, mypy, makemigrations --check"
 	@echo "make demo          run the demo project on 127.0.0.1:8000"
 
@@ -46,6 +48,15 @@ test-django6:
 	$(NEW_VENV)/bin/python -c "import django, psycopg2; print('Django', django.get_version(), 'psycopg2', psycopg2.__version__)"
 	! $(NEW_VENV)/bin/python -c "import psycopg" 2>/dev/null
 	$(NEW_VENV)/bin/python tests/run_backends.py --backends "sqlite postgresql" --require-all $(ARGS)
+
+# Restarts the local PostgreSQL server: never part of `make test`.
+test-faults: $(STAMP)
+	SEQUENCES_DISRUPTIVE=1 SEQUENCES_TEST_BACKEND=postgresql \
+	  $(BIN)/python -m pytest -m disruptive tests/test_faults.py $(ARGS)
+
+test-faults-long: $(STAMP)
+	SEQUENCES_DISRUPTIVE=1 SEQUENCES_FAULT_SECONDS=120 \
+	  $(BIN)/python tests/run_backends.py tests/test_faults.py $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
