@@ -68,14 +68,15 @@ def load_worker(name: str, seed: int, deadline: float, results, in_transaction) 
         try:
             with transaction.atomic():
                 number = get_next_value(name)
-                Ticket.objects.create(number=number, sequence_name=name)
                 in_transaction.value = 1
+                Ticket.objects.create(number=number, sequence_name=name)
                 time.sleep(chance.uniform(0, 0.004))  # a window to be killed in
-                in_transaction.value = 0
                 if chance.random() < 0.3:
                     raise Rollback
+            in_transaction.value = 0
             counts["commits"] += 1
         except Rollback:
+            in_transaction.value = 0
             counts["rollbacks"] += 1
         except Error:
             # Killed connection, restarting server: start again on a new one.
@@ -126,10 +127,12 @@ class Load:
 
         injector = threading.Thread(target=inject)
         injector.start()
-        for process, _ in list(self.workers):
-            process.join(SECONDS + 120)
+        time.sleep(max(0.0, self.deadline - time.monotonic()))
         stop.set()
         injector.join()
+        # Only now is the list final: the injector may have replaced workers.
+        for process, _ in self.workers:
+            process.join(120)
         for process, _ in self.workers:
             if process.exitcode == 0:
                 counts = self.results.get(timeout=10)
@@ -187,7 +190,11 @@ def kill_a_connection_in_a_transaction(load: Load) -> None:
 
 def kill_a_process_in_a_transaction(load: Load) -> None:
     """SIGKILL one worker whose transaction is open, and start another in its place."""
-    busy = [(p, flag) for p, flag in load.workers if p.is_alive() and flag.value]
+    busy: list[tuple[multiprocessing.process.BaseProcess, Any]] = []
+    give_up = time.monotonic() + 1
+    while not busy and time.monotonic() < give_up:
+        busy = [(p, flag) for p, flag in load.workers if p.is_alive() and flag.value]
+        time.sleep(0.002)
     if busy:
         process, _ = random.choice(busy)
         assert process.pid is not None
