@@ -15,13 +15,18 @@ NEW_PYTHON ?= $(shell for v in 3.13 3.12; do \
 	  command -v python$$v >/dev/null 2>&1 && python$$v -c '' 2>/dev/null && { echo python$$v; exit; }; \
 	done)
 
-.PHONY: help install test test-django6 lint demo clean
+# The demo: DATABASE_URL picks its database (default: the SQLite file demo/db.sqlite3).
+PORT ?= 8000
+DEMO := $(BIN)/python demo/manage.py
+
+.PHONY: help install test test-django6 lint demo demo-setup clean
 
 help:
 	@echo "make test          run the tests on every reachable database (SQLite, PostgreSQL, MariaDB)"
 	@echo "make test-django6  run them on Python 3.13/3.12 with the newest Django 6.x and psycopg2"
 	@echo "make lint          ruff check, ruff format --check, mypy, makemigrations --check"
-	@echo "make demo          run the demo project on 127.0.0.1:8000"
+	@echo "make demo          run the demo project on 127.0.0.1:$(PORT) (PORT=... to change)"
+	@echo "make demo-setup    migrate the demo's database, create its users and sample data"
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -53,8 +58,13 @@ lint: $(STAMP)
 	$(BIN)/mypy .
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
-demo: $(STAMP)
-	@echo "The demo project is not there yet (see the demo issue)."; exit 1
+demo-setup: $(STAMP)
+	$(DEMO) migrate --noinput
+	$(DEMO) demo_setup --url http://127.0.0.1:$(PORT)/
+
+demo: demo-setup
+	@echo "Serving the demo on http://127.0.0.1:$(PORT)/ (Ctrl-C stops it)"
+	$(DEMO) runserver 127.0.0.1:$(PORT)
 
 clean:
 	rm -rf $(VENV) $(NEW_VENV) .coverage .coverage.* .pytest_cache .mypy_cache .ruff_cache
