@@ -18,7 +18,7 @@ class InvoiceForm(forms.Form):
     issued_on = forms.DateField(
         initial=timezone.localdate,
         widget=forms.DateInput(attrs={"type": "date"}),
-        help_text="Each year has its own sequence: INV-<year>-0001, 0002, ...",
+        help_text="Each year has its own sequence: INV-YYYY-0001, 0002, ...",
     )
     amount = forms.DecimalField(
         max_digits=12,
