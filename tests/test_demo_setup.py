@@ -13,6 +13,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -147,7 +148,7 @@ def make_demo_setup(env: dict[str, str]) -> str:
     return result.stdout
 
 
-def demo_state(env: dict[str, str]) -> dict[str, object]:
+def demo_state(env: dict[str, str]) -> Any:
     result = subprocess.run(
         [sys.executable, "demo/manage.py", "shell", "-c", CHECK],
         cwd=ROOT,
