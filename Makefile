@@ -15,7 +15,11 @@ NEW_PYTHON ?= $(shell for v in 3.13 3.12; do \
 	  command -v python$$v >/dev/null 2>&1 && python$$v -c '' 2>/dev/null && { echo python$$v; exit; }; \
 	done)
 
-.PHONY: help install test test-django6 test-faults test-faults-long lint demo clean
+# The demo: DATABASE_URL picks its database (default: the SQLite file demo/db.sqlite3).
+PORT ?= 8000
+DEMO := $(BIN)/python demo/manage.py
+
+.PHONY: help install test test-django6 test-faults test-faults-long lint demo demo-setup clean
 
 help:
 	@echo "make test          run the tests on every reachable database (SQLite, PostgreSQL, MariaDB)"
@@ -23,7 +27,8 @@ help:
 	@echo "make test-faults   restart PostgreSQL in the middle of a load run (needs root on this machine)"
 	@echo "make test-faults-long  the whole fault suite for two minutes a test, every backend"
 	@echo "make lint          ruff check, ruff format --check, mypy, makemigrations --check"
-	@echo "make demo          run the demo project on 127.0.0.1:8000"
+	@echo "make demo          run the demo project on 127.0.0.1:$(PORT) (PORT=... to change)"
+	@echo "make demo-setup    migrate the demo's database, create its users and sample data"
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,7 +49,7 @@ test-django6:
 	test -x $(NEW_VENV)/bin/python || $(NEW_PYTHON) -m venv $(NEW_VENV)
 	$(NEW_VENV)/bin/python -m pip install -q --upgrade pip
 	$(NEW_VENV)/bin/python -m pip install -q -e . "Django>=6.0,<7" psycopg2-binary \
-	  django-environ pytest pytest-django "coverage[toml]" hypothesis
+	  django-environ pytest pytest-django "coverage[toml]" hypothesis playwright
 	$(NEW_VENV)/bin/python -c "import django, psycopg2; print('Django', django.get_version(), 'psycopg2', psycopg2.__version__)"
 	! $(NEW_VENV)/bin/python -c "import psycopg" 2>/dev/null
 	$(NEW_VENV)/bin/python tests/run_backends.py --backends "sqlite postgresql" --require-all $(ARGS)
@@ -64,8 +69,13 @@ lint: $(STAMP)
 	$(BIN)/mypy .
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
-demo: $(STAMP)
-	@echo "The demo project is not there yet (see the demo issue)."; exit 1
+demo-setup: $(STAMP)
+	$(DEMO) migrate --noinput
+	$(DEMO) demo_setup --url http://127.0.0.1:$(PORT)/
+
+demo: demo-setup
+	@echo "Serving the demo on http://127.0.0.1:$(PORT)/ (Ctrl-C stops it)"
+	$(DEMO) runserver 127.0.0.1:$(PORT)
 
 clean:
 	rm -rf $(VENV) $(NEW_VENV) .coverage .coverage.* .pytest_cache .mypy_cache .ruff_cache

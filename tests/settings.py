@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "sequences",
     "tests.testapp",
+    "demo.billing",
 ]
 
 MIDDLEWARE = [
