@@ -1,0 +1,13 @@
+"""A fixture app for the seed-migration tests (installed only by their fixture)."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Invoice(models.Model):
+    number = models.PositiveIntegerField(unique=True)
+    note = models.CharField(max_length=20, blank=True)
+
+    class Meta:
+        app_label = "billing"
