@@ -6,7 +6,7 @@ from django.db import models
 
 
 class Invoice(models.Model):
-    number = models.PositiveIntegerField(unique=True)
+    number = models.IntegerField(unique=True)
     note = models.CharField(max_length=20, blank=True)
 
     class Meta:

@@ -16,7 +16,7 @@ class Migration(migrations.Migration):
                         auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
                     ),
                 ),
-                ("number", models.PositiveIntegerField(unique=True)),
+                ("number", models.IntegerField(unique=True)),
                 ("note", models.CharField(blank=True, max_length=20)),
             ],
         ),
