@@ -27,8 +27,8 @@ def _forget(package: str) -> None:
         del sys.modules[module]
 
 
-@pytest.fixture
-def billing(tmp_path: Path, settings, monkeypatch) -> Iterator[Path]:
+@pytest.fixture(name="billing")
+def billing_fixture(tmp_path: Path, settings, monkeypatch) -> Iterator[Path]:
     """The billing app's migrations directory (in tmp_path); cwd is tmp_path."""
     migrations = tmp_path / "billing" / "migrations"
     migrations.mkdir(parents=True)

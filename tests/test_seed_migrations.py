@@ -21,7 +21,7 @@ from sequences.models import SequenceChange
 from sequences.operations import SeedSequence
 
 from .billing.models import Invoice
-from .billing_fixture import billing  # noqa: F401  (fixture)
+from .billing_fixture import billing_fixture  # noqa: F401  (the "billing" fixture)
 from .command_utils import call, run_cli
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "other"])
@@ -340,7 +340,8 @@ def test_seed_from_a_field_reads_the_database_being_migrated(billing):
         ("customers=billing.Receipt.number",
          "--seed-sequence: App 'billing' doesn't have a 'Receipt' model."),
         ("customers=nope.Invoice.number", "--seed-sequence: No installed app with label 'nope'."),
-        ("customers=billing.Invoice.total", "--seed-sequence: billing.Invoice has no field 'total'."),
+        ("customers=billing.Invoice.total",
+         "--seed-sequence: billing.Invoice has no field 'total'."),
         ("customers=billing.Invoice.note", "--seed-sequence: billing.Invoice.note is a CharField; "
          "seeding reads MAX() of an integer field."),
         ("x" * 101 + "=5",
