@@ -641,3 +641,18 @@ def test_cli_names_may_look_like_options_after_a_double_dash(capsys):
     code, out, _ = run_cli(capsys, "sequence_next", "--", "--weird")
     assert (code, out) == (0, "1\n")
     assert get_last_value("--weird") == 1
+
+
+@pytest.mark.parametrize(("value", "shown"), [(True, "True"), (1.5, "1.5"), (None, "None")])
+def test_integer_options_from_call_command_must_be_ints(in_transaction, value, shown):
+    message = command_error("sequence_init", "customers", initial=value)
+    assert message == f"--initial must be an integer from 0 to {MAX_VALUE}, got {shown}."
+
+
+def test_the_audit_names_an_unknown_os_user_as_unknown(in_transaction, monkeypatch):
+    def no_login_name():
+        raise OSError("no username set in the environment")
+
+    monkeypatch.setattr("getpass.getuser", no_login_name)
+    call("sequence_init", "customers", "--initial", "3")
+    assert changes("customers")[0]["username"] == "unknown (manage.py)"
