@@ -1,0 +1,100 @@
+"""What the ``sequence_*`` management commands share: options, parsing, output.
+
+Conventions (documented in the README): data goes to stdout, chatter to
+stderr; user errors are :class:`~django.core.management.CommandError` (exit
+code 1); argparse usage errors exit with 2.
+"""
+
+from __future__ import annotations
+
+import getpass
+import re
+from collections.abc import Callable
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connections, router
+
+from ..validation import MAX_VALUE, check_name
+
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+
+
+def os_username() -> str:
+    """Who ran the command, for the audit trail: ``"<OS user> (manage.py)"``."""
+    try:
+        user = getpass.getuser()
+    except Exception:  # no login name and no passwd entry (some containers)
+        user = "unknown"
+    return f"{user[:240]} (manage.py)"
+
+
+def parse_name(value: object) -> str:
+    try:
+        return check_name(value)
+    except (TypeError, ValueError) as exc:
+        raise CommandError(f"Invalid sequence name: {exc}.") from None
+
+
+def parse_int(value: object, option: str, *, minimum: int, maximum: int = MAX_VALUE) -> int:
+    """An integer option given on the command line (a str) or to ``call_command`` (an int)."""
+    allowed = f"{option} must be an integer from {minimum} to {maximum}"
+    if isinstance(value, bool):
+        raise CommandError(f"{allowed}, got {value!r}.")
+    if isinstance(value, str):
+        if not _INTEGER.fullmatch(value.strip()):
+            raise CommandError(f"{allowed}, got {value!r}.")
+        value = int(value)
+    if not isinstance(value, int):
+        raise CommandError(f"{allowed}, got {value!r}.")
+    if not minimum <= value <= maximum:
+        raise CommandError(f"{allowed}, got {value}.")
+    return value
+
+
+def _plain(text: str) -> str:
+    return text
+
+
+class SequenceCommand(BaseCommand):
+    """Base of the ``sequence_*`` commands."""
+
+    # Operators repair sequences from these commands: unrelated system check
+    # errors in the project must not stop them.
+    requires_system_checks: list[str] = []
+    #: Whether the command writes (router's write database) or only reads.
+    writes = True
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        which = "db_for_write" if self.writes else "db_for_read"
+        parser.add_argument(
+            "--database",
+            metavar="ALIAS",
+            help=f"Database alias to use (default: the router's {which} for sequences).",
+        )
+
+    def execute(self, *args: Any, **options: Any) -> str | None:
+        self.verbosity = int(options.get("verbosity", 1))
+        return super().execute(*args, **options)
+
+    def database(self, options: dict[str, Any]) -> str:
+        from ..models import Sequence
+
+        alias = options.get("database")
+        if alias is None:
+            if self.writes:
+                return router.db_for_write(Sequence)
+            return router.db_for_read(Sequence)
+        if alias not in connections.settings:
+            known = ", ".join(repr(name) for name in connections.settings)
+            raise CommandError(
+                f"Unknown database alias {alias!r}; the configured aliases are {known}."
+            )
+        return str(alias)
+
+    def say(
+        self, message: str, *, level: int = 1, style: Callable[[str], str] | None = None
+    ) -> None:
+        """Chatter: to stderr, shown from verbosity ``level`` up."""
+        if self.verbosity >= level:
+            self.stderr.write(message, style_func=style or _plain)

@@ -1,0 +1,66 @@
+"""SeedSequence's arguments, description and name; applying it is in test_seed_migrations."""
+
+from __future__ import annotations
+
+import pytest
+
+from sequences.operations import SeedSequence
+
+
+def test_seed_sequence_deconstructs_to_its_arguments():
+    operation = SeedSequence("customers", next_value=1000)
+    assert operation.deconstruct() == (
+        "SeedSequence",
+        ("customers",),
+        {"next_value": 1000},
+    )
+
+
+def test_seed_sequence_describes_a_value():
+    assert SeedSequence("customers", 1000).describe() == "Seed sequence 'customers' at 1000"
+
+
+def test_seed_sequence_describes_a_field():
+    operation = SeedSequence("invoices", from_field="billing.Invoice.number")
+    assert operation.describe() == (
+        "Seed sequence 'invoices' from MAX(billing.Invoice.number) + 1"
+    )
+
+
+def test_seed_sequence_names_migrations_after_the_sequence():
+    assert SeedSequence("Customer Nº 2", 5).migration_name_fragment == "seed_sequence_customer_n_2"
+
+
+def test_seed_sequence_of_a_name_without_letters_or_digits_still_names_migrations():
+    assert SeedSequence("***", 5).migration_name_fragment == "seed_sequence"
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"next_value": 5, "from_field": "billing.Invoice.number"}])
+def test_seed_sequence_needs_exactly_one_source(kwargs):
+    with pytest.raises(TypeError) as info:
+        SeedSequence("customers", **kwargs)
+    assert str(info.value) == "SeedSequence needs exactly one of next_value and from_field"
+
+
+def test_seed_sequence_refuses_a_next_value_of_0():
+    with pytest.raises(ValueError) as info:
+        SeedSequence("customers", 0)
+    assert str(info.value) == "next_value must be between 1 and 9223372036854775807, got 0"
+
+
+@pytest.mark.parametrize(
+    "from_field", ["billing.Invoice", "billing.Invoice.number.x", "a.1b.c", 5]
+)
+def test_seed_sequence_refuses_a_malformed_field_path(from_field):
+    with pytest.raises(ValueError) as info:
+        SeedSequence("customers", from_field=from_field)
+    assert str(info.value) == (
+        "from_field must be 'app_label.ModelName.field_name' (e.g. 'billing.Invoice.number'), "
+        f"got {from_field!r}"
+    )
+
+
+def test_seed_sequence_refuses_a_bad_name():
+    with pytest.raises(ValueError) as info:
+        SeedSequence("", 5)
+    assert str(info.value) == "sequence_name must be 1 to 100 characters long, got 0"

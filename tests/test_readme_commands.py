@@ -1,0 +1,172 @@
+"""The README's command examples run against the test database and print what it says.
+
+docs/readme/commands.md: in every fenced block, a line ``$ python manage.py ...``
+is run as the shell would (through Django's command-line entry point), and the
+lines after it, up to the next ``$`` line or the end of the block, are what it
+prints (stdout and stderr together, as a terminal shows them). Each ``##``
+section is one session on an empty database; timestamps are compared as
+``<time>``. A confirmation prompt is answered ``yes``. The seeding section
+assumes the ``billing`` app with invoices numbered 7 and 41.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.management import ManagementUtility
+
+from .billing.models import Invoice
+from .billing_fixture import billing_fixture  # noqa: F401  (the "billing" fixture)
+from .command_utils import call
+
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "docs" / "readme" / "commands.md"
+TIME = re.compile(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(\.\d+)?\+00:00")
+
+
+def sections() -> dict[str, list[tuple[str, list[tuple[str, str]]]]]:
+    """``{section: [(fence language, [(command, expected output)])]}``."""
+    found: dict[str, list[tuple[str, list[tuple[str, str]]]]] = {}
+    section, language = "", ""
+    block: list[tuple[str, str]] | None = None
+    for line in README.read_text().splitlines():
+        if block is None and line.startswith("## "):
+            section = line[3:]
+            found[section] = []
+        elif block is None and line.startswith("```"):
+            block, language = [], line[3:]
+        elif block is not None and line.startswith("```"):
+            found[section].append((language, block))
+            block = None
+        elif block is not None and line.startswith("$ "):
+            block.append((line[2:], ""))
+        elif block is not None and block and language == "console":
+            command, output = block[-1]
+            block[-1] = (command, output + line + "\n")
+        elif block is not None:
+            block.append(("", line + "\n"))
+    return found
+
+
+def examples(section: str) -> list[tuple[str, str]]:
+    return [
+        (command, output)
+        for language, block in sections()[section]
+        if language == "console"
+        for command, output in block
+    ]
+
+
+def code_blocks(section: str, language: str) -> list[str]:
+    return [
+        "".join(text for _, text in block)
+        for block_language, block in sections()[section]
+        if block_language == language
+    ]
+
+
+def run(command: str, monkeypatch) -> tuple[int, str]:
+    argv = shlex.split(command)
+    assert argv[:2] == ["python", "manage.py"], command
+    terminal = io.StringIO()
+
+    def answer_yes() -> str:
+        sys.stderr.write("yes\n")
+        return "yes"
+
+    monkeypatch.setattr("builtins.input", answer_yes)
+    with contextlib.redirect_stdout(terminal), contextlib.redirect_stderr(terminal):
+        try:
+            ManagementUtility(["manage.py", *argv[2:]]).execute()
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+    return code, terminal.getvalue()
+
+
+def check_session(section: str, monkeypatch) -> int:
+    ran = 0
+    for command, expected in examples(section):
+        code, printed = run(command, monkeypatch)
+        assert TIME.sub("<time>", printed) == TIME.sub("<time>", expected), command
+        assert code == (1 if "CommandError: " in expected else 0), command
+        ran += 1
+    return ran
+
+
+@pytest.fixture(autouse=True)
+def operator(monkeypatch):
+    monkeypatch.setenv("LOGNAME", "alice")
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "other"])
+def test_readme_commands_section_prints_what_it_says(monkeypatch):
+    """Autocommit only: the command line closes every connection when it ends."""
+    assert check_session("Commands", monkeypatch) >= 8
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "other"])
+def test_readme_seeding_section_prints_what_it_says(billing, monkeypatch):
+    Invoice.objects.create(number=7)
+    Invoice.objects.create(number=41)
+    assert check_session("Seeding sequences in a migration", monkeypatch) >= 3
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "other"])
+def test_readme_shows_the_generated_migration_as_ruff_formats_it(billing, monkeypatch):
+    """The README is formatted by ``ruff format``, so the file is compared formatted alike."""
+    (command,) = [c for c, _ in examples("Seeding sequences in a migration") if "makemigra" in c]
+    run(command, monkeypatch)
+    (written,) = billing.glob("0002_*.py")
+    formatted = subprocess.run(
+        [sys.executable, "-m", "ruff", "format", "--stdin-filename", "migration.py", "-"],
+        input=written.read_text(), capture_output=True, text=True, check=True, cwd=ROOT,
+    ).stdout  # fmt: skip
+    (shown,) = [
+        text
+        for text in code_blocks("Seeding sequences in a migration", "python")
+        if text.startswith("# Generated by Django")
+    ]
+    assert shown.split("\n", 1)[1] == formatted.split("\n", 1)[1]
+
+
+def test_readme_json_example_has_the_real_documents_shape(in_transaction):
+    from sequences import get_next_value
+
+    call("sequence_init", "customers", "--initial", "1000")
+    get_next_value("customers")
+    real = json.loads(call("sequence_show", "customers", "--format", "json")[0])
+    (shown_text,) = code_blocks("Commands", "json")
+    shown = json.loads(shown_text)
+
+    def shape(document):
+        if isinstance(document, dict):
+            return [(key, shape(value)) for key, value in document.items()]
+        if isinstance(document, list):
+            return [shape(item) for item in document]
+        return type(document).__name__
+
+    assert shape(shown) == shape(real)
+
+
+def test_readme_hand_written_migration_is_valid_python():
+    (text,) = [
+        text
+        for text in code_blocks("Seeding sequences in a migration", "python")
+        if text.startswith("from django.db")
+    ]
+    namespace: dict[str, object] = {}
+    exec(compile(text, "README", "exec"), namespace)
+    operations = namespace["Migration"].operations  # type: ignore[attr-defined]
+    assert [op.describe() for op in operations] == [
+        "Seed sequence 'customers' at 1000",
+        "Seed sequence 'invoices' from MAX(billing.Invoice.number) + 1",
+    ]

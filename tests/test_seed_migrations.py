@@ -1,0 +1,446 @@
+"""makemigrations --seed-sequence and the SeedSequence operation, end to end.
+
+Every test here writes a migration into the ``billing`` fixture app and runs
+``migrate``: schema changes cannot run inside the test transaction on MariaDB
+and SQLite, so these tests run in autocommit mode only.
+"""
+
+from __future__ import annotations
+
+import importlib
+import subprocess
+import sys
+
+import pytest
+from django.core.management import CommandError, get_commands
+from django.core.management.commands import makemigrations as django_makemigrations
+from django.db.migrations.loader import MigrationLoader
+
+from sequences import get_last_value, get_next_value, reset_sequence
+from sequences.models import SequenceChange
+from sequences.operations import SeedSequence
+
+from .billing.models import Invoice
+from .billing_fixture import billing_fixture  # noqa: F401  (the "billing" fixture)
+from .command_utils import call, run_cli
+
+pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "other"])
+
+
+def sequences_leaf():
+    return MigrationLoader(None).graph.leaf_nodes("sequences")[0]
+
+
+def make(*args, **options):
+    return call("makemigrations", "billing", *args, **options)
+
+
+def migrate(*args, database="default"):
+    call("migrate", "billing", *args, database=database, verbosity=0)
+
+
+def load(name):
+    importlib.invalidate_caches()
+    return importlib.import_module(f"billing.migrations.{name}").Migration
+
+
+def new_files(migrations):
+    return sorted(p.name for p in migrations.glob("0*.py") if p.name != "0001_initial.py")
+
+
+def changes(name, using="default"):
+    return list(
+        SequenceChange.objects.using(using)
+        .filter(sequence_name=name)
+        .order_by("id")
+        .values_list("action", "source", "last_before", "last_after")
+    )
+
+
+def command_error(*args):
+    with pytest.raises(CommandError) as info:
+        make(*args)
+    return str(info.value)
+
+
+# The generated file
+
+
+def test_makemigrations_is_the_one_from_sequences():
+    assert get_commands()["makemigrations"] == "sequences"
+
+
+def test_seed_writes_a_migration_named_after_the_operation(billing):
+    out, _ = make("--seed-sequence", "customers=1000")
+    assert new_files(billing) == ["0002_seed_sequence_customers.py"]
+    assert out == (
+        "Migrations for 'billing':\n"
+        "  billing/migrations/0002_seed_sequence_customers.py\n"
+        "    p Seed sequence 'customers' at 1000\n"
+    )
+
+
+def test_seed_file_is_short_and_uses_the_shipped_operation(billing):
+    make("--seed-sequence", "customers=1000", "--no-header")
+    text = (billing / "0002_seed_sequence_customers.py").read_text()
+    assert text.startswith("import sequences.operations\nfrom django.db import migrations\n")
+    assert text.endswith(
+        "    operations = [\n"
+        "        sequences.operations.SeedSequence(\n"
+        "            sequence_name='customers',\n"
+        "            next_value=1000,\n"
+        "        ),\n"
+        "    ]\n"
+    )
+    assert len(text.splitlines()) < 25
+
+
+def test_seed_file_passes_ruff(billing):
+    make("--seed-sequence", "customers=1000", "--seed-sequence", "invoices=billing.Invoice.number")
+    (path,) = billing.glob("0002_*.py")
+    result = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--isolated", "--no-cache",
+         "--select", "E,F,W,I,UP,B,C4,SIM", str(path)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_seed_depends_on_the_apps_latest_migration_and_on_sequences(billing):
+    make("--seed-sequence", "customers=1000")
+    migration = load("0002_seed_sequence_customers")
+    assert migration.dependencies == [("billing", "0001_initial"), sequences_leaf()]
+
+
+def test_seed_from_another_apps_model_depends_on_that_app_too(billing):
+    make("--seed-sequence", "users=auth.User.id")
+    migration = load("0002_seed_sequence_users")
+    auth_leaf = MigrationLoader(None).graph.leaf_nodes("auth")[0]
+    assert sorted(migration.dependencies) == sorted(
+        [("billing", "0001_initial"), sequences_leaf(), auth_leaf]
+    )
+
+
+def test_seed_after_an_earlier_seed_depends_on_it(billing):
+    make("--seed-sequence", "customers=1000")
+    make("--seed-sequence", "orders=5")
+    migration = load("0003_seed_sequence_orders")
+    assert migration.dependencies[0] == ("billing", "0002_seed_sequence_customers")
+
+
+def test_seed_operations_are_seed_sequences(billing):
+    make("--seed-sequence", "customers=1000", "--seed-sequence", "invoices=billing.Invoice.number")
+    migration = load("0002_seed_sequence_customers_seed_sequence_invoices")
+    assert [op.deconstruct() for op in migration.operations] == [
+        ("SeedSequence", (), {"sequence_name": "customers", "next_value": 1000}),
+        (
+            "SeedSequence",
+            (),
+            {"sequence_name": "invoices", "from_field": "billing.Invoice.number"},
+        ),
+    ]
+
+
+def test_seed_name_option_overrides_the_name(billing):
+    make("--seed-sequence", "customers=1000", "--name", "start_numbering")
+    assert new_files(billing) == ["0002_start_numbering.py"]
+
+
+def test_seed_of_many_sequences_gets_a_short_name(billing):
+    make(*[f"--seed-sequence=sequence_number_{i}={i + 1}" for i in range(3)])
+    assert new_files(billing) == ["0002_seed_sequence_sequence_number_0_and_more.py"]
+
+
+def test_seed_name_is_made_of_the_names_letters_and_digits(billing):
+    make("--seed-sequence", "It's  Nº 1!=5")
+    assert new_files(billing) == ["0002_seed_sequence_it_s_n_1.py"]
+
+
+def test_seed_splits_on_the_last_equals_sign(billing):
+    make("--seed-sequence", "a=b=7")
+    migrate()
+    assert get_last_value("a=b") == 6
+
+
+def test_seed_dry_run_writes_nothing(billing):
+    out, _ = make("--seed-sequence", "customers=1000", "--dry-run", "--verbosity", "3")
+    assert new_files(billing) == []
+    assert "sequences.operations.SeedSequence(" in out
+
+
+# Applying, re-applying, reversing
+
+
+def test_applying_the_seed_sets_the_next_value(billing):
+    make("--seed-sequence", "customers=1000")
+    migrate()
+    assert get_next_value("customers") == 1000
+
+
+def test_applying_the_seed_records_a_seed_from_a_migration(billing):
+    make("--seed-sequence", "customers=1000")
+    migrate()
+    change = SequenceChange.objects.get(sequence_name="customers")
+    assert (change.action, change.source, change.last_before, change.last_after) == (
+        "seed", "migration", None, 999,
+    )  # fmt: skip
+    assert change.reason == "Seed sequence 'customers' at 1000 (billing)"
+
+
+def test_seed_moves_a_sequence_that_is_behind_forward(billing):
+    get_next_value("customers")
+    make("--seed-sequence", "customers=1000")
+    migrate()
+    assert get_last_value("customers") == 999
+    assert changes("customers") == [("seed", "migration", 1, 999)]
+
+
+def test_seed_never_moves_a_sequence_back(billing):
+    reset_sequence("customers", 5000, expected_last=None, reason="ahead")
+    make("--seed-sequence", "customers=1000")
+    migrate()
+    assert get_last_value("customers") == 4999
+    assert len(changes("customers")) == 1
+
+
+def test_seed_at_exactly_the_current_next_value_changes_nothing(billing):
+    reset_sequence("customers", 1000, expected_last=None, reason="there")
+    make("--seed-sequence", "customers=1000")
+    migrate()
+    assert len(changes("customers")) == 1
+
+
+def test_unapplying_the_seed_leaves_the_sequence_as_it_is(billing):
+    make("--seed-sequence", "customers=1000")
+    migrate()
+    get_next_value("customers")
+    migrate("0001")
+    assert get_last_value("customers") == 1000
+    assert len(changes("customers")) == 1
+
+
+def test_reapplying_the_seed_is_safe(billing):
+    make("--seed-sequence", "customers=1000")
+    migrate()
+    get_next_value("customers")
+    get_next_value("customers")
+    migrate("0001")
+    migrate()
+    assert get_next_value("customers") == 1002
+    assert len(changes("customers")) == 1
+
+
+def test_reapplying_the_seed_after_the_sequence_was_deleted_seeds_it_again(billing):
+    make("--seed-sequence", "customers=1000")
+    migrate()
+    migrate("0001")
+    call("shell", "-c", "import sequences; sequences.delete('customers')")
+    migrate()
+    assert get_last_value("customers") == 999
+
+
+# Seeding from existing data
+
+
+def test_seed_from_a_field_is_max_plus_one_when_the_migration_runs(billing):
+    make("--seed-sequence", "invoices=billing.Invoice.number")
+    Invoice.objects.create(number=7)
+    Invoice.objects.create(number=41)
+    migrate()
+    assert get_next_value("invoices") == 42
+
+
+def test_seed_from_an_empty_table_seeds_nothing(billing):
+    make("--seed-sequence", "invoices=billing.Invoice.number")
+    migrate()
+    assert get_last_value("invoices") is None
+
+
+def test_seed_from_negative_numbers_seeds_nothing(billing):
+    make("--seed-sequence", "invoices=billing.Invoice.number")
+    Invoice.objects.create(number=-3)
+    migrate()
+    assert get_last_value("invoices") is None
+
+
+def test_seed_from_a_field_never_moves_a_sequence_back(billing):
+    reset_sequence("invoices", 100, expected_last=None, reason="ahead")
+    Invoice.objects.create(number=41)
+    make("--seed-sequence", "invoices=billing.Invoice.number")
+    migrate()
+    assert get_last_value("invoices") == 99
+
+
+def test_seed_from_a_model_missing_from_the_migration_state_says_so(billing):
+    (billing / "0002_by_hand.py").write_text(
+        "from django.db import migrations\n\n"
+        "from sequences.operations import SeedSequence\n\n\n"
+        "class Migration(migrations.Migration):\n"
+        "    dependencies = [('billing', '0001_initial'), ('sequences', '0001_initial')]\n"
+        "    operations = [SeedSequence('x', from_field='billing.Receipt.number')]\n"
+    )
+    with pytest.raises(LookupError) as info:
+        migrate()
+    assert str(info.value) == (
+        "SeedSequence('x'): no model billing.Receipt in the migration state; "
+        "the migration must depend on that app's migrations."
+    )
+
+
+# Databases and routers
+
+
+def test_migrate_database_seeds_that_database_only(billing):
+    make("--seed-sequence", "customers=1000")
+    migrate(database="other")
+    assert get_last_value("customers", using="other") == 999
+    assert get_last_value("customers", using="default") is None
+    assert changes("customers", using="other") == [("seed", "migration", None, 999)]
+
+
+def test_seed_honours_the_routers_allow_migrate(billing, settings):
+    settings.DATABASE_ROUTERS = ["tests.command_utils.SequencesOnOther"]
+    make("--seed-sequence", "customers=1000")
+    migrate(database="default")
+    assert get_last_value("customers", using="default") is None
+    migrate(database="other")
+    assert get_last_value("customers", using="other") == 999
+
+
+def test_seed_from_a_field_reads_the_database_being_migrated(billing):
+    make("--seed-sequence", "invoices=billing.Invoice.number")
+    Invoice.objects.using("other").create(number=70)
+    Invoice.objects.using("default").create(number=5)
+    migrate(database="other")
+    assert get_last_value("invoices", using="other") == 70
+
+
+# Errors
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("customers", "--seed-sequence must be NAME=VALUE, with VALUE an integer of at least 1 "
+         "or app_label.Model.field; got 'customers'."),
+        ("=5", "--seed-sequence must be NAME=VALUE, with VALUE an integer of at least 1 "
+         "or app_label.Model.field; got '=5'."),
+        ("customers=", "--seed-sequence must be NAME=VALUE, with VALUE an integer of at least 1 "
+         "or app_label.Model.field; got 'customers='."),
+        ("customers=-5", "--seed-sequence customers=VALUE must be an integer from 1 to "
+         "9223372036854775807, got -5."),
+        ("customers=0", "--seed-sequence customers=VALUE must be an integer from 1 to "
+         "9223372036854775807, got 0."),
+        ("customers=ten", "--seed-sequence customers=VALUE must be an integer from 1 to "
+         "9223372036854775807, got 'ten'."),
+        ("customers=1.5", "--seed-sequence customers=...: VALUE must be an integer or "
+         "app_label.Model.field (e.g. billing.Invoice.number), got '1.5'."),
+        ("customers=billing.Invoice", "--seed-sequence customers=...: VALUE must be an integer "
+         "or app_label.Model.field (e.g. billing.Invoice.number), got 'billing.Invoice'."),
+        ("customers=billing.Receipt.number",
+         "--seed-sequence: App 'billing' doesn't have a 'Receipt' model."),
+        ("customers=nope.Invoice.number", "--seed-sequence: No installed app with label 'nope'."),
+        ("customers=billing.Invoice.total",
+         "--seed-sequence: billing.Invoice has no field 'total'."),
+        ("customers=billing.Invoice.note", "--seed-sequence: billing.Invoice.note is a CharField; "
+         "seeding reads MAX() of an integer field."),
+        ("x" * 101 + "=5",
+         "Invalid sequence name: sequence_name must be 1 to 100 characters long, got 101."),
+    ],
+)  # fmt: skip
+def test_seed_refuses_a_malformed_spec(billing, spec, message):
+    assert command_error("--seed-sequence", spec) == message
+    assert new_files(billing) == []
+
+
+def test_seed_refuses_a_name_given_twice(billing):
+    message = command_error("--seed-sequence", "a=1", "--seed-sequence", "a=2")
+    assert message == "--seed-sequence names each sequence once; repeated: 'a'."
+
+
+def test_seed_accepts_a_name_of_100_characters(billing):
+    make("--seed-sequence", "n" * 100 + "=3")
+    migrate()
+    assert get_last_value("n" * 100) == 2
+
+
+@pytest.mark.parametrize("option", ["--merge", "--update", "--check"])
+def test_seed_refuses_options_that_do_not_write_one_new_migration(billing, option):
+    message = command_error("--seed-sequence", "a=1", option)
+    assert message == (
+        f"--seed-sequence cannot be combined with {option}; it writes one new migration "
+        "(like --empty)."
+    )
+
+
+def test_seed_needs_one_app_label(billing):
+    with pytest.raises(CommandError) as info:
+        call("makemigrations", "--seed-sequence", "a=1")
+    assert str(info.value) == (
+        "--seed-sequence needs exactly one app label, the app that gets the migration: "
+        "makemigrations APP --seed-sequence NAME=VALUE (got 0)."
+    )
+
+
+def test_seed_needs_only_one_app_label(billing):
+    with pytest.raises(CommandError) as info:
+        call("makemigrations", "billing", "auth", "--seed-sequence", "a=1")
+    assert str(info.value).endswith("(got 2).")
+
+
+def test_seed_refuses_an_unknown_app(billing):
+    with pytest.raises(CommandError) as info:
+        call("makemigrations", "nope", "--seed-sequence", "a=1")
+    assert str(info.value) == "No installed app with label 'nope'."
+
+
+def test_seed_refuses_an_app_without_migrations(billing):
+    with pytest.raises(CommandError) as info:
+        call("makemigrations", "staticfiles", "--seed-sequence", "a=1")
+    assert str(info.value) == (
+        "App 'staticfiles' has no migrations; a seed migration goes after the app's latest "
+        "one. Create its first migration (makemigrations staticfiles) or put the seed in an "
+        "app that has migrations."
+    )
+
+
+def test_seed_errors_exit_1_on_the_command_line(billing, capsys):
+    code, out, err = run_cli(capsys, "makemigrations", "billing", "--seed-sequence", "a=-1")
+    assert (code, out) == (1, "")
+    assert err == (
+        "CommandError: --seed-sequence a=VALUE must be an integer from 1 to "
+        "9223372036854775807, got -1.\n"
+    )
+
+
+# Without --seed-sequence: Django's own command
+
+
+def test_without_seed_the_output_is_djangos(billing):
+    argv = ["billing", "--empty", "--name", "custom", "--dry-run", "--verbosity", "3"]
+    ours = call("makemigrations", *argv, "--no-header")
+    djangos = call(django_makemigrations.Command(), *argv, "--no-header")
+    assert ours == djangos
+    assert "class Migration(migrations.Migration):" in ours[0]
+
+
+def test_without_seed_an_empty_migration_is_djangos(billing):
+    make("--empty", "--name", "custom")
+    migration = load("0002_custom")
+    assert (migration.dependencies, migration.operations) == ([("billing", "0001_initial")], [])
+
+
+def test_without_seed_no_changes_are_detected(billing):
+    assert make("--check", "--dry-run") == ("No changes detected in app 'billing'\n", "")
+
+
+def test_without_seed_an_unknown_app_exits_2_as_in_django(billing, capsys):
+    assert run_cli(capsys, "makemigrations", "nope") == (
+        2, "", "No installed app with label 'nope'.\n",
+    )  # fmt: skip
+
+
+def test_seed_sequence_operation_is_importable_from_the_generated_file(billing):
+    make("--seed-sequence", "customers=1000")
+    migration = load("0002_seed_sequence_customers")
+    assert isinstance(migration.operations[0], SeedSequence)
