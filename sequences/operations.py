@@ -9,7 +9,7 @@ that use it; it can also be written by hand::
 
 
     class Migration(migrations.Migration):
-        dependencies = [("billing", "0007_invoice"), ("sequences", "0003_sequencechange")]
+        dependencies = [("billing", "0007_invoice"), ("sequences", "0004_binary_name_collation")]
         operations = [
             SeedSequence("customers", next_value=1000),
             SeedSequence("invoices", from_field="billing.Invoice.number"),

@@ -89,3 +89,25 @@ def draw_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -
 
         monkeypatch.setattr("sequences.api.get_draw_function", lambda connection: generic.draw)
     return str(request.param)
+
+
+@pytest.fixture(autouse=True)
+def _start_without_sequences(request: pytest.FixtureRequest) -> None:
+    """Every test starts with no sequences and no audit records.
+
+    The demo app's data migration seeds a sequence when the test database is
+    migrated; tests that count or list sequences must not see it.
+    """
+    marker = request.node.get_closest_marker("django_db")
+    direct = {"db", "transactional_db"} & set(request.fixturenames)
+    if marker is None and not direct:
+        return
+    request.getfixturevalue("_django_db_helper")  # database access is set up first
+    databases = (marker.kwargs.get("databases") if marker else None) or ["default"]
+    if databases == "__all__":
+        databases = ALL_DATABASES
+    from sequences.models import Sequence, SequenceChange
+
+    for alias in databases:
+        Sequence.objects.using(alias).all().delete()
+        SequenceChange.objects.using(alias).all().delete()

@@ -13,4 +13,4 @@ class Invoice(models.Model):
     objects: models.Manager[Invoice] = models.Manager()
 
     class Meta:
-        app_label = "billing"
+        app_label = "shop"
