@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.staticfiles",
     "sequences",
+    "sequences_admin",
 ]
 
 MIDDLEWARE = [
