@@ -15,9 +15,15 @@ VIEW = ("sequences.view_sequence", "sequences.view_sequencechange")
 RESET = (*VIEW, "sequences.reset_sequence")
 
 
-def make_user(username: str, *perms: str, superuser: bool = False) -> User:
-    """A staff user holding ``perms`` (``"app_label.codename"``)."""
-    user = User.objects.create_user(username, password=PASSWORD, is_staff=True)
+def make_user(
+    username: str, *perms: str, superuser: bool = False, password: str | None = None
+) -> User:
+    """A staff user holding ``perms`` (``"app_label.codename"``).
+
+    Without ``password`` the user can only be logged in with ``force_login``
+    (which skips the deliberately slow password hashing).
+    """
+    user = User.objects.create_user(username, password=password, is_staff=True)
     user.is_superuser = superuser
     user.save()
     for perm in perms:

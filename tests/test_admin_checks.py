@@ -29,7 +29,9 @@ def run_check(installed_apps: list[str]) -> subprocess.CompletedProcess[str]:
 
         settings.configure(
             INSTALLED_APPS={installed_apps!r},
-            DATABASES={{"default": {{"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}}},
+            DATABASES={{
+                "default": {{"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
+            }},
             DEFAULT_AUTO_FIELD="django.db.models.BigAutoField",
         )
         django.setup()

@@ -73,9 +73,7 @@ def test_list_shows_the_time_of_the_latest_audited_change(viewer, invoices):
     assert response.context["cl"].result_list[0].last_change == latest.created_at
 
 
-def test_list_shows_an_empty_last_change_for_a_sequence_never_changed_by_hand(
-    viewer, invoices
-):
+def test_list_shows_an_empty_last_change_for_a_sequence_never_changed_by_hand(viewer, invoices):
     response = client_for(viewer).get(url("sequence_changelist"))
 
     assert response.context["cl"].result_list[0].last_change is None
@@ -323,9 +321,7 @@ def test_audit_list_offers_its_date_filter(viewer, changes):
     assert "By sequence" in response.text
 
 
-def test_audit_records_cannot_be_added_changed_or_deleted_even_by_a_superuser(
-    superuser, changes
-):
+def test_audit_records_cannot_be_added_changed_or_deleted_even_by_a_superuser(superuser, changes):
     client = client_for(superuser)
     change = SequenceChange.objects.get(reason="year end")
     listing = client.get(url("sequencechange_changelist"))
