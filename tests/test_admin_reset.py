@@ -107,7 +107,7 @@ def test_reset_page_of_a_missing_sequence_redirects_to_the_list_with_a_warning(r
 
 def test_get_with_values_in_the_query_string_changes_nothing(resetter, invoices):
     response = client_for(resetter).get(
-        reset_url(), {"next_value": 100, "expected_last": 42, "reason": "sneaky"}
+        reset_url(), {"next_value": "100", "expected_last": "42", "reason": "sneaky"}
     )
 
     assert response.status_code == 200
@@ -158,6 +158,7 @@ def test_reset_is_on_the_history_page_as_a_log_entry(resetter, invoices):
     assert entry.action_flag == CHANGE
     assert entry.user_id == resetter.pk
     assert entry.object_id == "invoices"
+    assert entry.content_type is not None
     assert entry.content_type.model_class() is Sequence
     assert entry.get_change_message() == (
         "Reset: next value 1000 (was 43). Reason: Opening balance for 2027"
