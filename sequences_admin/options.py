@@ -18,6 +18,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.http import urlencode
+from django.utils.text import Truncator
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -36,6 +37,9 @@ else:  # ModelAdmin is generic only in django-stubs
 
 #: How many audit records the sequence page shows.
 RECENT_CHANGES = 10
+
+#: How much of a reason the audit list shows (the record's page shows it all).
+REASON_CHARS = 60
 
 
 class ReadOnlyAdminMixin:
@@ -186,7 +190,7 @@ class SequenceAdmin(ReadOnlyAdminMixin, _SequenceAdminBase):
         # The admin's helpers take any form; django-stubs says ModelForm.
         admin_form = helpers.AdminForm(
             form,  # type: ignore[arg-type]
-            [(None, {"fields": fields})],
+            [(_("New state"), {"fields": fields})],
             {},
             model_admin=self,
         )
@@ -225,12 +229,11 @@ class SequenceChangeAdmin(ReadOnlyAdminMixin, _SequenceChangeAdminBase):
         "created_at",
         "sequence_name",
         "action",
-        "last_before",
-        "last_after",
+        "last_values",
         "allow_reuse",
         "source",
         "username",
-        "reason",
+        "short_reason",
     )
     list_filter = (SequenceNameFilter, "source", "action", "created_at")
     search_fields = ("sequence_name", "username", "reason")
@@ -249,6 +252,17 @@ class SequenceChangeAdmin(ReadOnlyAdminMixin, _SequenceChangeAdminBase):
         "username",
     )
     readonly_fields = fields
+
+    @admin.display(description=_("last value: before → after"))
+    def last_values(self, obj: SequenceChange) -> str:
+        def show(value: int | None) -> str:
+            return "-" if value is None else str(value)
+
+        return f"{show(obj.last_before)} → {show(obj.last_after)}"
+
+    @admin.display(description=_("reason"))
+    def short_reason(self, obj: SequenceChange) -> str:
+        return Truncator(obj.reason).chars(REASON_CHARS)
 
 
 def _query(name: str) -> str:

@@ -353,3 +353,32 @@ def test_audit_list_needs_its_view_permission(changes):
     response = client_for(user).get(url("sequencechange_changelist"))
 
     assert response.status_code == 403
+
+
+def test_audit_list_shows_values_before_and_after_and_a_shortened_reason(viewer, invoices):
+    reset_sequence("invoices", 100, expected_last=42, reason="x" * 100)
+
+    response = client_for(viewer).get(url("sequencechange_changelist"))
+
+    assert '<td class="field-last_values">42 → 99</td>' in response.text
+    assert "x" * 59 + "…" in response.text
+    assert "x" * 60 not in response.text
+
+
+def test_audit_record_page_shows_the_whole_reason_and_the_user_id(viewer, resetter, invoices):
+    change = reset_sequence("invoices", 100, expected_last=42, reason="y" * 100, user=resetter)
+
+    response = client_for(viewer).get(url("sequencechange_change", str(change.pk)))
+
+    assert "y" * 100 in response.text
+    assert f'<div class="readonly">{resetter.pk}</div>' in response.text
+
+
+def test_audit_list_with_facet_counts_counts_the_filtered_changes(viewer, changes):
+    response = client_for(viewer).get(
+        url("sequencechange_changelist"), {"_facets": "True", "sequence_name": "invoices"}
+    )
+
+    assert response.status_code == 200
+    assert audit_reasons(response) == ["by hand", "year end"]
+    assert "admin (1)" in response.text
