@@ -34,11 +34,8 @@ class SequenceNameFilter(admin.ListFilter):
     ) -> None:
         super().__init__(request, params, model, model_admin)
         if self.parameter_name in params:
-            value = params.pop(self.parameter_name)
-            # Django 5+ passes lists of values; keep the last one, as Django does.
-            if isinstance(value, list):
-                value = value[-1] if value else ""
-            self.used_parameters[self.parameter_name] = value
+            # A list of the values given; the last one counts, as in Django's filters.
+            self.used_parameters[self.parameter_name] = params.pop(self.parameter_name)[-1]
 
     def value(self) -> str:
         return str(self.used_parameters.get(self.parameter_name, ""))

@@ -17,6 +17,7 @@ from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils import formats, timezone
 from django.utils.http import urlencode
 from django.utils.text import Truncator
 from django.utils.translation import gettext
@@ -67,6 +68,7 @@ class SequenceAdmin(ReadOnlyAdminMixin, _SequenceAdminBase):
     readonly_fields = fields
     change_form_template = "sequences_admin/sequence_change_form.html"
     reset_template = "sequences_admin/reset.html"
+    reset_form = ResetForm
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Sequence]:
         # One subquery per row shown, in the same statement: the list takes
@@ -83,8 +85,10 @@ class SequenceAdmin(ReadOnlyAdminMixin, _SequenceAdminBase):
         return obj.last + 1 if obj.last < MAX_VALUE else None
 
     @admin.display(description=_("last audited change"), ordering="last_change")
-    def last_change(self, obj: Sequence) -> Any:
-        return getattr(obj, "last_change", None)
+    def last_change(self, obj: Sequence) -> str | None:
+        # Formatted here: read-only fields show callables' values as plain text.
+        when = getattr(obj, "last_change", None)
+        return None if when is None else formats.localize(timezone.localtime(when))
 
     def has_reset_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(f"{self.opts.app_label}.reset_sequence")
@@ -144,7 +148,7 @@ class SequenceAdmin(ReadOnlyAdminMixin, _SequenceAdminBase):
 
         conflict = None
         if request.method == "POST":
-            form = ResetForm(request.POST)
+            form = self.reset_form(request.POST)
             if form.is_valid():
                 try:
                     with transaction.atomic(using=alias):
@@ -169,7 +173,7 @@ class SequenceAdmin(ReadOnlyAdminMixin, _SequenceAdminBase):
                     sequence.last = exc.actual_last
                     data = request.POST.copy()
                     data["expected_last"] = str(exc.actual_last)
-                    form = ResetForm(data)
+                    form = self.reset_form(data)
                     form.is_valid()
                 else:
                     self.message_user(
@@ -180,7 +184,7 @@ class SequenceAdmin(ReadOnlyAdminMixin, _SequenceAdminBase):
                     )
                     return HttpResponseRedirect(self._url("change", quote(name)))
         else:
-            form = ResetForm(
+            form = self.reset_form(
                 initial={"next_value": sequence.last + 1, "expected_last": sequence.last}
             )
 

@@ -66,7 +66,7 @@ def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 
 
 def log_in(browser: Any, live_server: Any, username: str) -> Any:
-    page = browser.new_context(viewport={"width": 1440, "height": 900}).new_page()
+    page = browser.new_context(viewport={"width": 1600, "height": 900}).new_page()
     page.set_default_timeout(15_000)
     page.goto(f"{live_server.url}/admin/login/?next=/admin/sequences/sequence/")
     page.fill("#id_username", username)
@@ -122,6 +122,7 @@ def test_a_clerk_sees_no_reset_button_and_an_accountant_resets_through_the_confi
     assert "its next value is 1001" in accountant.inner_text(".messagelist .success")
     assert accountant.locator(".field-last .readonly").inner_text() == "1000"
     assert "voided by audit" in accountant.inner_text("#sequence-recent-changes")
+    screenshot(accountant, "admin-sequence.png")
 
     accountant.click("#sequence-all-changes")
     accountant.wait_for_selector("#result_list")

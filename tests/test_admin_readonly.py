@@ -6,6 +6,7 @@ import datetime
 
 import pytest
 from django.contrib.admin.utils import quote
+from django.test import override_settings
 from django.utils import timezone
 
 from sequences import reset_sequence
@@ -382,3 +383,14 @@ def test_audit_list_with_facet_counts_counts_the_filtered_changes(viewer, change
     assert response.status_code == 200
     assert audit_reasons(response) == ["by hand", "year end"]
     assert "admin (1)" in response.text
+
+
+@override_settings(TIME_ZONE="Europe/Paris")
+def test_sequence_page_shows_the_last_audited_change_as_a_local_formatted_time(viewer, invoices):
+    change = reset_sequence("invoices", 100, expected_last=42, reason="year end")
+    change.created_at = datetime.datetime(2026, 3, 1, 14, 5, tzinfo=datetime.UTC)
+    SequenceChange.objects.filter(pk=change.pk).update(created_at=change.created_at)
+
+    response = client_for(viewer).get(url("sequence_change", "invoices"))
+
+    assert '<div class="readonly">March 1, 2026, 3:05 p.m.</div>' in response.text
