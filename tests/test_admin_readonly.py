@@ -394,3 +394,12 @@ def test_sequence_page_shows_the_last_audited_change_as_a_local_formatted_time(v
     response = client_for(viewer).get(url("sequence_change", "invoices"))
 
     assert '<div class="readonly">March 1, 2026, 3:05 p.m.</div>' in response.text
+
+
+def test_a_full_sequence_shows_no_next_value(viewer):
+    Sequence.objects.create(name="full", last=2**63 - 1)
+
+    response = client_for(viewer).get(url("sequence_changelist"))
+
+    assert '<td class="field-last">9223372036854775807</td>' in response.text
+    assert '<td class="field-next_value">-</td>' in response.text
