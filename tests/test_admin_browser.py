@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.db import connections
 
 from sequences import reset_sequence
 from sequences.models import Sequence, SequenceChange
@@ -63,6 +64,9 @@ def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
             yield chromium
         finally:
             chromium.close()
+            # While Playwright's loop runs, the test's ORM calls get connections
+            # of their own; close them here, or the test database outlives the run.
+            connections.close_all()
 
 
 def log_in(browser: Any, live_server: Any, username: str) -> Any:
