@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.staticfiles",
     "sequences",
+    "sequences_admin",
     "tests.testapp",
     "demo.billing",
 ]

@@ -1,0 +1,298 @@
+"""The ModelAdmins: sequences and their audit trail, read-only; one reset view.
+
+``register(site)`` puts both on an admin site; ``sequences_admin.admin`` does
+it for Django's default site.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.admin.utils import quote, unquote
+from django.core.exceptions import PermissionDenied
+from django.db import router, transaction
+from django.db.models import OuterRef, QuerySet, Subquery
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils import formats, timezone
+from django.utils.http import urlencode
+from django.utils.text import Truncator
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from sequences import SequenceValueChanged, reset_sequence
+from sequences.models import Sequence, SequenceChange
+from sequences.validation import MAX_VALUE
+
+from .filters import SequenceNameFilter
+from .forms import ResetForm
+
+if TYPE_CHECKING:
+    _SequenceAdminBase = admin.ModelAdmin[Sequence]
+    _SequenceChangeAdminBase = admin.ModelAdmin[SequenceChange]
+else:  # ModelAdmin is generic only in django-stubs
+    _SequenceAdminBase = _SequenceChangeAdminBase = admin.ModelAdmin
+
+#: How many audit records the sequence page shows.
+RECENT_CHANGES = 10
+
+#: How much of a reason the audit list shows (the record's page shows it all).
+REASON_CHARS = 60
+
+
+class ReadOnlyAdminMixin:
+    """Nobody adds, changes or deletes through the admin: not even superusers."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class SequenceAdmin(ReadOnlyAdminMixin, _SequenceAdminBase):
+    """The state of every sequence, and a reset view for those allowed to reset."""
+
+    actions = None
+    list_display = ("name", "last", "next_value", "last_change")
+    search_fields = ("name",)
+    ordering = ("name",)
+    list_per_page = 100
+    fields = ("name", "last", "next_value", "last_change")
+    readonly_fields = fields
+    change_form_template = "sequences_admin/sequence_change_form.html"
+    reset_template = "sequences_admin/reset.html"
+    reset_form = ResetForm
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Sequence]:
+        # One subquery per row shown, in the same statement: the list takes
+        # a constant number of queries, however many sequences there are.
+        latest = (
+            SequenceChange.objects.filter(sequence_name=OuterRef("name"))
+            .order_by("-created_at", "-id")
+            .values("created_at")[:1]
+        )
+        return super().get_queryset(request).annotate(last_change=Subquery(latest))
+
+    @admin.display(description=_("next value"), ordering="last")
+    def next_value(self, obj: Sequence) -> int | None:
+        return obj.last + 1 if obj.last < MAX_VALUE else None
+
+    @admin.display(description=_("last audited change"), ordering="last_change")
+    def last_change(self, obj: Sequence) -> str | None:
+        # Formatted here: read-only fields show callables' values as plain text.
+        when = getattr(obj, "last_change", None)
+        return None if when is None else formats.localize(timezone.localtime(when))
+
+    def has_reset_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(f"{self.opts.app_label}.reset_sequence")
+
+    def get_urls(self) -> list[URLPattern]:
+        info = self.opts.app_label, self.opts.model_name
+        reset = path(
+            "<path:object_id>/reset/",
+            self.admin_site.admin_view(self.reset_view),
+            name="{}_{}_reset".format(*info),
+        )
+        return [reset, *super().get_urls()]
+
+    def _url(self, name: str, *args: Any) -> str:
+        info = self.opts.app_label, self.opts.model_name
+        return reverse(
+            f"{self.admin_site.name}:{info[0]}_{info[1]}_{name}",
+            args=args,
+            current_app=self.admin_site.name,
+        )
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        name = unquote(object_id)
+        context: dict[str, Any] = {
+            "can_reset": self.has_reset_permission(request),
+            "reset_url": self._url("reset", quote(name)),
+            "recent_changes": None,
+        }
+        if request.user.has_perm(f"{SequenceChange._meta.app_label}.view_sequencechange"):
+            context["recent_changes"] = list(
+                SequenceChange.objects.filter(sequence_name=name)[:RECENT_CHANGES]
+            )
+            if self.admin_site.is_registered(SequenceChange):
+                changelist = reverse(
+                    f"{self.admin_site.name}:sequences_sequencechange_changelist",
+                    current_app=self.admin_site.name,
+                )
+                context["changes_url"] = changelist + "?" + _query(name)
+        context.update(extra_context or {})
+        return super().change_view(request, object_id, form_url, context)
+
+    def reset_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Confirm, then reset: compare-and-set against the value the page showed."""
+        if not self.has_reset_permission(request):
+            raise PermissionDenied
+        name = unquote(object_id)
+        alias = router.db_for_write(Sequence)
+        sequence = Sequence.objects.using(alias).filter(name=name).first()
+        if sequence is None:
+            return self._gone(request, name)
+
+        conflict = None
+        if request.method == "POST":
+            form = self.reset_form(request.POST)
+            if form.is_valid():
+                try:
+                    with transaction.atomic(using=alias):
+                        change = reset_sequence(
+                            name,
+                            form.cleaned_data["next_value"],
+                            expected_last=form.cleaned_data["expected_last"],
+                            reason=form.cleaned_data["reason"],
+                            allow_reuse=form.cleaned_data["allow_reuse"],
+                            user=request.user,
+                            source=SequenceChange.Source.ADMIN,
+                            using=alias,
+                        )
+                        assert change.last_after is not None
+                        sequence.last = change.last_after
+                        self.log_change(request, sequence, _log_message(change))
+                except SequenceValueChanged as exc:
+                    if exc.actual_last is None:
+                        return self._gone(request, name)
+                    conflict = exc
+                    # Show the fresh state and ask again; never apply it blindly.
+                    sequence.last = exc.actual_last
+                    data = request.POST.copy()
+                    data["expected_last"] = str(exc.actual_last)
+                    form = self.reset_form(data)
+                    form.is_valid()
+                else:
+                    self.message_user(
+                        request,
+                        gettext("Sequence “%(name)s” was reset: its next value is %(next)s.")
+                        % {"name": name, "next": change.last_after + 1},
+                        messages.SUCCESS,
+                    )
+                    return HttpResponseRedirect(self._url("change", quote(name)))
+        else:
+            form = self.reset_form(
+                initial={"next_value": sequence.last + 1, "expected_last": sequence.last}
+            )
+
+        fields = ["next_value", "reason", "expected_last"]
+        if form.reused is not None or (form.is_bound and form.data.get("allow_reuse")):
+            fields.append("allow_reuse")
+        # The admin's helpers take any form; django-stubs says ModelForm.
+        admin_form = helpers.AdminForm(
+            form,  # type: ignore[arg-type]
+            [(_("New state"), {"fields": fields})],
+            {},
+            model_admin=self,
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Reset sequence “%(name)s”") % {"name": name},
+            "subtitle": None,
+            "opts": self.opts,
+            "sequence": sequence,
+            "next_value": self.next_value(sequence),
+            "form": form,
+            "adminform": admin_form,
+            "errors": helpers.AdminErrorList(form, []),  # type: ignore[arg-type]
+            "conflict": conflict,
+            "change_url": self._url("change", quote(name)),
+            "has_view_permission": self.has_view_permission(request),
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, self.reset_template, context)
+
+    def _gone(self, request: HttpRequest, name: str) -> HttpResponse:
+        self.message_user(
+            request,
+            gettext("Sequence “%(name)s” does not exist (any more): nothing was changed.")
+            % {"name": name},
+            messages.WARNING,
+        )
+        return HttpResponseRedirect(self._url("changelist"))
+
+
+class SequenceChangeAdmin(ReadOnlyAdminMixin, _SequenceChangeAdminBase):
+    """The audit trail: every change that did not come from get_next_value."""
+
+    actions = None
+    list_display = (
+        "created_at",
+        "sequence_name",
+        "action",
+        "last_values",
+        "allow_reuse",
+        "source",
+        "username",
+        "short_reason",
+    )
+    list_filter = (SequenceNameFilter, "source", "action", "created_at")
+    search_fields = ("sequence_name", "username", "reason")
+    list_per_page = 100
+    fields = (
+        "created_at",
+        "sequence_name",
+        "database",
+        "action",
+        "last_before",
+        "last_after",
+        "allow_reuse",
+        "reason",
+        "source",
+        "user_id",
+        "username",
+    )
+    readonly_fields = fields
+
+    @admin.display(description=_("last value: before → after"))
+    def last_values(self, obj: SequenceChange) -> str:
+        def show(value: int | None) -> str:
+            return "-" if value is None else str(value)
+
+        return f"{show(obj.last_before)} → {show(obj.last_after)}"
+
+    @admin.display(description=_("reason"))
+    def short_reason(self, obj: SequenceChange) -> str:
+        return Truncator(obj.reason).chars(REASON_CHARS)
+
+
+def _query(name: str) -> str:
+    return urlencode({SequenceNameFilter.parameter_name: name})
+
+
+def _log_message(change: SequenceChange) -> str:
+    """The History page's text for a reset done in the admin."""
+    assert change.last_after is not None
+    before = "-" if change.last_before is None else str(change.last_before + 1)
+    return gettext("Reset: next value %(next)s (was %(before)s)%(reuse)s. Reason: %(reason)s") % {
+        "next": change.last_after + 1,
+        "before": before,
+        "reuse": gettext(", values issued again") if change.allow_reuse else "",
+        "reason": change.reason,
+    }
+
+
+def register(site: admin.AdminSite) -> None:
+    """Register the read-only sequence admin and the audit trail on ``site``.
+
+    A plain ``Sequence`` admin registered earlier (for example by a project
+    that copied the old editable one) is replaced.
+    """
+    if site.is_registered(Sequence):
+        site.unregister(Sequence)
+    site.register(Sequence, SequenceAdmin)
+    if not site.is_registered(SequenceChange):
+        site.register(SequenceChange, SequenceChangeAdmin)
