@@ -6,7 +6,6 @@ import datetime
 import importlib
 import io
 from decimal import Decimal
-from types import SimpleNamespace
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -31,6 +30,7 @@ from demo.billing.services import (
     save_new_customer,
 )
 from sequences.models import SequenceChange
+from sequences.operations import seed as seed_sequence
 
 seed_migration = importlib.import_module("demo.billing.migrations.0002_seed_customer_sequence")
 
@@ -140,7 +140,9 @@ def test_save_new_customer_refuses_a_saved_customer(customer):
 
 
 def seed(alias="default"):
-    seed_migration.seed_customer_sequence(None, SimpleNamespace(connection=connections[alias]))
+    """Do what the demo's seed migration does, on ``alias``."""
+    (operation,) = seed_migration.Migration.operations
+    seed_sequence(operation.sequence_name, operation.next_value, using=alias, reason="demo seed")
 
 
 def last_seed_change(alias="default"):

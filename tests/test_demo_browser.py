@@ -100,4 +100,5 @@ def test_invoices_made_in_the_browser_are_contiguous_and_the_admin_shows_the_seq
     with page.expect_navigation():
         page.click("input[type=submit]")
     row = page.locator("#result_list tr", has_text=invoice_sequence(year))
-    assert row.locator("td").last.text_content() == "3"
+    assert row.locator("td.field-last").text_content() == "3"
+    assert row.locator("td.field-next_value").text_content() == "4"

@@ -5,17 +5,14 @@ from typing import TYPE_CHECKING, Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from sequences.models import Sequence, SequenceChange
-
 from .models import Customer, Invoice
 from .services import save_new_customer
 
 if TYPE_CHECKING:  # ModelAdmin is generic only in django-stubs
     CustomerAdminBase = admin.ModelAdmin[Customer]
     InvoiceAdminBase = admin.ModelAdmin[Invoice]
-    AnyAdminBase = admin.ModelAdmin[Any]
 else:
-    CustomerAdminBase = InvoiceAdminBase = AnyAdminBase = admin.ModelAdmin
+    CustomerAdminBase = InvoiceAdminBase = admin.ModelAdmin
 
 
 @admin.register(Customer)
@@ -46,31 +43,3 @@ class InvoiceAdmin(InvoiceAdminBase):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
-
-
-class ReadOnlyAdmin(AnyAdminBase):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
-# Stand-in until the sequences_admin app is installed: a plain read-only view
-# of the sequences and their audit trail. sequences_admin comes before this app
-# in INSTALLED_APPS, so once it is there it registers these models first and
-# the stand-in steps aside.
-if not admin.site.is_registered(Sequence):
-
-    @admin.register(Sequence)
-    class SequenceAdmin(ReadOnlyAdmin):
-        list_display = ["name", "last"]
-
-    @admin.register(SequenceChange)
-    class SequenceChangeAdmin(ReadOnlyAdmin):
-        list_display = ["created_at", "sequence_name", "action", "last_before", "last_after"]
-        list_display += ["source", "username", "reason"]
-        list_filter = ["action", "source"]

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.staticfiles",
     "sequences",
+    "sequences_admin",
     "demo.billing",
 ]
 
