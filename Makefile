@@ -15,13 +15,15 @@ NEW_PYTHON ?= $(shell for v in 3.13 3.12; do \
 	  command -v python$$v >/dev/null 2>&1 && python$$v -c '' 2>/dev/null && { echo python$$v; exit; }; \
 	done)
 
-.PHONY: help install test test-django6 lint demo clean
+.PHONY: help install test test-django6 lint demo clean bench bench-smoke
 
 help:
 	@echo "make test          run the tests on every reachable database (SQLite, PostgreSQL, MariaDB)"
 	@echo "make test-django6  run them on Python 3.13/3.12 with the newest Django 6.x and psycopg2"
 	@echo "make lint          ruff check, ruff format --check, mypy, makemigrations --check"
 	@echo "make demo          run the demo project on 127.0.0.1:8000"
+	@echo "make bench         time sequences against the raw driver; writes benchmarks/RESULTS.md"
+	@echo "make bench-smoke   the benchmarks in a few seconds per backend, correctness only"
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -52,6 +54,14 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
 	$(BIN)/python manage.py makemigrations --check --dry-run
+
+# Timings: every reachable backend, about 15 minutes; ARGS="--backends sqlite" to narrow.
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks $(ARGS)
+
+# Correctness only (tests/test_benchmarks.py runs the same on each backend in `make test`).
+bench-smoke: $(STAMP)
+	$(BIN)/python -m benchmarks --smoke $(ARGS)
 
 demo: $(STAMP)
 	@echo "The demo project is not there yet (see the demo issue)."; exit 1
