@@ -772,7 +772,10 @@ def write_results(
         "Ratios are our calls per second over the raw driver's (higher is better; 1.00 "
         "means no overhead at all). The raw driver sends `BEGIN`, one upsert that returns "
         "the value, and `COMMIT`, with no Django; ours is `get_next_value()` inside its own "
-        "`transaction.atomic()`.",
+        "`transaction.atomic()`. The Django floor sends the raw driver's upsert through "
+        "Django's `connection.cursor()` inside `transaction.atomic()`, with no `sequences` "
+        "code: what any Django code pays before a library adds anything, so "
+        "`ours/Django floor` is the part of the overhead that is ours.",
         "",
         report,
     ]

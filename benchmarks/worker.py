@@ -305,7 +305,8 @@ _QUOTED = re.compile(r'"((?:[^"]|"")*)"')
 
 
 def _keyword(sql: str) -> str:
-    words = sql.split()
+    # libpq's trace writes a newline inside a query as the two characters "\n".
+    words = sql.replace("\\n", " ").split()
     return words[0].upper() if words else "?"
 
 
