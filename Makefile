@@ -19,7 +19,7 @@ NEW_PYTHON ?= $(shell for v in 3.13 3.12; do \
 PORT ?= 8000
 DEMO := $(BIN)/python demo/manage.py
 
-.PHONY: help install test test-django6 test-faults test-faults-long lint demo demo-setup clean
+.PHONY: help install test test-django6 test-faults test-faults-long lint demo demo-setup bench bench-smoke clean
 
 help:
 	@echo "make test          run the tests on every reachable database (SQLite, PostgreSQL, MariaDB)"
@@ -29,6 +29,8 @@ help:
 	@echo "make lint          ruff check, ruff format --check, mypy, makemigrations --check"
 	@echo "make demo          run the demo project on 127.0.0.1:$(PORT) (PORT=... to change)"
 	@echo "make demo-setup    migrate the demo's database, create its users and sample data"
+	@echo "make bench         time sequences against the raw driver; writes benchmarks/RESULTS.md"
+	@echo "make bench-smoke   the benchmarks in a few seconds per backend, correctness only"
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -68,6 +70,14 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
 	$(BIN)/python manage.py makemigrations --check --dry-run
+
+# Timings: every reachable backend, about 15 minutes; ARGS="--backends sqlite" to narrow.
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks $(ARGS)
+
+# Correctness only (tests/test_benchmarks.py runs the same on each backend in `make test`).
+bench-smoke: $(STAMP)
+	$(BIN)/python -m benchmarks --smoke $(ARGS)
 
 demo-setup: $(STAMP)
 	$(DEMO) migrate --noinput

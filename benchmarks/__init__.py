@@ -1,0 +1,1 @@
+"""Benchmarks of django-sequences against the bare database driver (``make bench``)."""

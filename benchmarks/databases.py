@@ -1,0 +1,183 @@
+"""The benchmark databases through the raw drivers: create, fill, drop, connect.
+
+No Django here: the raw-driver worker uses :func:`connect`, and the harness
+creates and drops its databases (only those named by ``benchmarks.settings``,
+all starting with ``seq_bench``) before any Django process starts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+from typing import Any
+
+from benchmarks import settings
+
+TABLE = "sequences_sequence"
+
+
+def server_params(backend: str) -> dict[str, Any]:
+    entry = settings.database(backend, "")
+    if backend == "postgresql":
+        return {
+            "host": entry["HOST"],
+            "port": int(entry["PORT"]),
+            "user": entry["USER"],
+            "password": entry["PASSWORD"] or None,
+        }
+    if backend == "mariadb":
+        return {
+            "host": entry["HOST"],
+            "port": int(entry["PORT"]),
+            "user": entry["USER"],
+            "password": entry["PASSWORD"],
+            "charset": "utf8mb4",
+        }
+    return {}
+
+
+def name_of(backend: str, alias: str) -> str:
+    return str(settings.database(backend, settings.SUFFIXES[alias])["NAME"])
+
+
+def connect(backend: str, alias: str, *, autocommit: bool = True, timeout: float = 20) -> Any:
+    """A raw driver connection to the benchmark database ``alias`` (autocommit on)."""
+    name = name_of(backend, alias)
+    if backend == "postgresql":
+        import psycopg
+
+        return psycopg.connect(dbname=name, autocommit=autocommit, **server_params(backend))
+    if backend == "mariadb":
+        import MySQLdb
+
+        return MySQLdb.connect(database=name, autocommit=autocommit, **server_params(backend))
+    # isolation_level=None: the sqlite3 module issues no BEGIN/COMMIT of its own.
+    return sqlite3.connect(name, isolation_level=None, timeout=timeout)
+
+
+def reachable(backend: str) -> str | None:
+    """Why ``backend`` cannot be benchmarked here, or ``None`` if it can."""
+    try:
+        _admin(backend).close()
+    except ImportError as exc:
+        return f"driver not installed ({exc.name})"
+    except Exception as exc:
+        return f"server unreachable ({str(exc).strip().splitlines()[0]})"
+    return None
+
+
+def _admin(backend: str) -> Any:
+    if backend == "postgresql":
+        import psycopg
+
+        return psycopg.connect(dbname="postgres", autocommit=True, **server_params(backend))
+    if backend == "mariadb":
+        import MySQLdb
+
+        return MySQLdb.connect(autocommit=True, **server_params(backend))
+    return sqlite3.connect(":memory:")
+
+
+def _check_ours(name: str) -> None:
+    if not os.path.basename(name).startswith("seq_bench"):
+        raise ValueError(f"refusing to touch {name!r}: not a benchmark database (seq_bench*)")
+
+
+def drop_databases(backend: str) -> None:
+    for alias in settings.SUFFIXES:
+        name = name_of(backend, alias)
+        _check_ours(name)
+        if backend == "sqlite":
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(name + suffix)
+            continue
+        admin = _admin(backend)
+        try:
+            if backend == "postgresql":
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            else:
+                admin.cursor().execute(f"DROP DATABASE IF EXISTS `{name}`")
+        finally:
+            admin.close()
+
+
+def create_databases(backend: str) -> None:
+    """Create empty benchmark databases (dropping leftovers of an interrupted run)."""
+    drop_databases(backend)
+    for alias in settings.SUFFIXES:
+        name = name_of(backend, alias)
+        if backend == "sqlite":
+            os.makedirs(os.path.dirname(name), exist_ok=True)
+            conn = sqlite3.connect(name)
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            conn.close()
+            if mode != "wal":
+                raise RuntimeError(f"SQLite refused WAL mode for {name}: {mode}")
+            continue
+        admin = _admin(backend)
+        try:
+            if backend == "postgresql":
+                admin.execute(f'CREATE DATABASE "{name}"')
+            else:
+                admin.cursor().execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
+        finally:
+            admin.close()
+
+
+def fill(backend: str, alias: str, rows: int) -> None:
+    """Bulk-insert ``rows`` other sequences (``other-0000000`` ...) with the raw driver."""
+    names = (f"other-{i:07d}" for i in range(rows))
+    conn = connect(backend, alias)
+    try:
+        if backend == "postgresql":
+            with conn.transaction(), conn.cursor() as cursor:
+                with cursor.copy(f"COPY {TABLE} (name, last) FROM STDIN") as copy:
+                    for i, name in enumerate(names):
+                        copy.write_row((name, i % 1000 + 1))
+                cursor.execute(f"ANALYZE {TABLE}")
+        elif backend == "mariadb":
+            cursor = conn.cursor()
+            chunk = 5000
+            for start in range(0, rows, chunk):
+                stop = min(rows, start + chunk)
+                values = [(f"other-{i:07d}", i % 1000 + 1) for i in range(start, stop)]
+                cursor.executemany(f"INSERT INTO {TABLE} (name, last) VALUES (%s, %s)", values)
+            cursor.execute(f"ANALYZE TABLE {TABLE}")
+            cursor.fetchall()
+        else:
+            conn.execute("BEGIN")
+            conn.executemany(
+                f"INSERT INTO {TABLE} (name, last) VALUES (?, ?)",
+                ((name, i % 1000 + 1) for i, name in enumerate(names)),
+            )
+            conn.execute("COMMIT")
+            conn.execute("ANALYZE")
+    finally:
+        conn.close()
+
+
+def count_rows(backend: str, alias: str) -> int:
+    conn = connect(backend, alias)
+    try:
+        cursor = conn.cursor()
+        cursor.execute(f"SELECT COUNT(*) FROM {TABLE}")
+        return int(cursor.fetchone()[0])
+    finally:
+        conn.close()
+
+
+def server_version(backend: str) -> str:
+    if backend == "sqlite":
+        return f"SQLite {sqlite3.sqlite_version}"
+    admin = _admin(backend)
+    try:
+        cursor = admin.cursor()
+        cursor.execute("SELECT version()")
+        version = str(cursor.fetchone()[0])
+    finally:
+        admin.close()
+    if backend == "postgresql":
+        return " ".join(version.split()[:2])
+    return f"MariaDB {version}"

@@ -1,0 +1,524 @@
+"""One benchmark worker: one implementation on one backend, driven over stdin/stdout.
+
+The harness runs it as a script, ``python benchmarks/worker.py IMPL`` with
+``SEQUENCES_TEST_BACKEND`` set, and sends one JSON command per line; every
+command gets one JSON line back. ``IMPL`` is
+
+- ``ours``: this project's ``sequences`` through its public API, each call in
+  its own ``transaction.atomic()``;
+- ``django``: the Django floor, no ``sequences`` code: the raw driver's upsert
+  sent through Django's ``connection.cursor()`` inside ``transaction.atomic()``,
+  what any Django code pays before a library adds anything;
+- ``raw``: the database driver alone, no Django: ``BEGIN``, one upsert that
+  returns the new value, ``COMMIT`` (the floor);
+- ``v31``: the published django-sequences 3.1, run with the python of a
+  throwaway virtualenv where it is installed (same import name).
+
+A case is a dict: ``kind`` (``plain``, ``nowait``, ``reset``, ``first``:
+``get_next_value``; ``batch``: ``get_next_values``), ``batch`` (values per
+call), ``name`` (the sequence) and ``alias`` (``default`` or ``big``, the
+database holding 1,000,000 other sequences).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import os
+import re
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+# Appended, not prepended: in django-sequences 3.1's virtualenv its own
+# ``sequences`` (in site-packages) must win over this project's.
+sys.path.append(str(ROOT))
+
+from benchmarks import databases, settings  # noqa: E402
+
+BACKEND = settings.BACKEND
+#: reset_value of the ``reset`` case: the sequence wraps every 999 calls.
+RESET_VALUE = 1000
+
+Call = Callable[[], int]
+Case = dict[str, Any]
+
+_unique = itertools.count()
+
+
+def first_call_names(case: Case, impl: str) -> Iterator[str]:
+    """New sequence names, unique across implementations, processes and runs."""
+    prefix = f"{case['name']}-{impl}-{os.getpid()}-{next(_unique)}-"
+    return (f"{prefix}{i}" for i in itertools.count())
+
+
+class DjangoImplementation:
+    """``ours`` or ``v31``: ``sequences`` through its public API."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        os.environ["DJANGO_SETTINGS_MODULE"] = "benchmarks.settings"
+        import django
+
+        django.setup()
+        import sequences
+
+        source = Path(sequences.__file__).resolve()
+        ours = source.is_relative_to(ROOT) and not source.is_relative_to(ROOT / ".venv")
+        if ours != (name != "v31"):
+            raise RuntimeError(f"{name}: imported the wrong sequences package: {source}")
+        self.sequences = sequences
+
+    def connect(self, alias: str) -> None:
+        from django.db import connections
+
+        connections[alias].ensure_connection()
+
+    def close(self) -> None:
+        from django.db import connections
+
+        connections.close_all()
+
+    def driver_connection(self, case: Case) -> Any:
+        from django.db import connections
+
+        connection = connections[case["alias"]]
+        connection.ensure_connection()
+        return connection.connection
+
+    def make(self, case: Case, *, own_transaction: bool = True) -> Call:
+        from django.db import transaction
+
+        get_next_value = self.sequences.get_next_value
+        get_next_values = self.sequences.get_next_values
+        using = None if case["alias"] == "default" else case["alias"]
+        name, kind, batch = case["name"], case["kind"], case["batch"]
+        draw: Call
+        if self.name == "django":
+            draw = self._make_floor(case)
+        elif kind == "first":
+            names = first_call_names(case, self.name)
+
+            def draw() -> int:
+                return get_next_value(next(names), using=using)
+
+        elif kind == "nowait":
+
+            def draw() -> int:
+                return get_next_value(name, nowait=True, using=using)
+
+        elif kind == "reset":
+
+            def draw() -> int:
+                return get_next_value(name, reset_value=RESET_VALUE, using=using)
+
+        elif kind == "batch":
+
+            def draw() -> int:
+                return get_next_values(batch, name, using=using)[-1]
+
+        else:
+
+            def draw() -> int:
+                return get_next_value(name, using=using)
+
+        if not own_transaction:
+            return draw
+        atomic = transaction.atomic
+
+        def call() -> int:
+            with atomic(using=using):
+                return draw()
+
+        return call
+
+    def _make_floor(self, case: Case) -> Call:
+        from django.db import connections
+
+        connection = connections[case["alias"]]
+        sql, params = raw_statement(case)
+        names = first_call_names(case, self.name) if case["kind"] == "first" else None
+        fixed = params(case["name"])
+        mariadb = BACKEND == "mariadb"
+
+        def draw() -> int:
+            with connection.cursor() as cursor:
+                cursor.execute(sql, fixed if names is None else params(next(names)))
+                return int(cursor.lastrowid if mariadb else cursor.fetchone()[0])
+
+        return draw
+
+    @contextlib.contextmanager
+    def outer_transaction(self, case: Case) -> Iterator[None]:
+        from django.db import transaction
+
+        with transaction.atomic(using=case["alias"]):
+            yield
+
+    def migrate(self) -> None:
+        from django.core.management import call_command
+
+        for alias in settings.SUFFIXES:
+            call_command("migrate", database=alias, verbosity=0)
+
+    def info(self) -> dict[str, str]:
+        import django
+
+        return {"django": django.get_version(), "sequences": str(self.sequences.__file__)}
+
+
+# The raw driver's statements, written for the benchmark (not taken from
+# ``sequences``): the shortest single statement that does the work.
+PG_PLAIN = (
+    "INSERT INTO sequences_sequence AS s (name, last) VALUES (%s, %s) "
+    "ON CONFLICT (name) DO UPDATE SET last = s.last + %s RETURNING last"
+)
+PG_RESET = (
+    "INSERT INTO sequences_sequence AS s (name, last) VALUES (%s, %s) "
+    "ON CONFLICT (name) DO UPDATE SET last = "
+    "CASE WHEN s.last >= %s THEN %s ELSE s.last + %s END RETURNING last"
+)
+# SET LOCAL semantics (is_local = true): COMMIT restores lock_timeout.
+PG_NOWAIT = (
+    "WITH t AS (SELECT set_config('lock_timeout', '1ms', true)) "
+    "INSERT INTO sequences_sequence AS s (name, last) SELECT %s, %s FROM t "
+    "ON CONFLICT (name) DO UPDATE SET last = s.last + %s RETURNING last"
+)
+MY_PLAIN = (
+    "INSERT INTO sequences_sequence (name, last) VALUES (%s, LAST_INSERT_ID(%s)) "
+    "ON DUPLICATE KEY UPDATE last = LAST_INSERT_ID(last + %s)"
+)
+MY_RESET = (
+    "INSERT INTO sequences_sequence (name, last) VALUES (%s, LAST_INSERT_ID(%s)) "
+    "ON DUPLICATE KEY UPDATE last = LAST_INSERT_ID(IF(last >= %s, %s, last + %s))"
+)
+MY_NOWAIT = "SET STATEMENT innodb_lock_wait_timeout = 0 FOR " + MY_PLAIN
+
+
+def raw_statement(case: Case) -> tuple[str, Callable[[str], tuple[Any, ...]]]:
+    """The raw driver's upsert for ``case`` and how to build its parameters from a name."""
+    kind, batch = case["kind"], case["batch"]
+    if BACKEND == "mariadb":
+        plain, reset, nowait = MY_PLAIN, MY_RESET, MY_NOWAIT
+    else:
+        plain, reset, nowait = PG_PLAIN, PG_RESET, PG_NOWAIT
+    if kind == "reset":
+        return reset, lambda name: (name, batch, RESET_VALUE - batch, batch, batch)
+    # SQLite's nowait is a connection whose busy timeout is 0 (RawImplementation).
+    sql = nowait if kind == "nowait" and BACKEND != "sqlite" else plain
+    return sql, lambda name: (name, batch, batch)
+
+
+class RawImplementation:
+    """The floor: the driver alone, ``BEGIN``; upsert; ``COMMIT``."""
+
+    name = "raw"
+
+    def __init__(self) -> None:
+        self.connections: dict[tuple[str, bool], Any] = {}
+
+    def connect(self, alias: str) -> None:
+        self._connection(alias, nowait=False)
+
+    def _connection(self, alias: str, *, nowait: bool) -> Any:
+        # SQLite has no per-statement lock timeout: nowait gets a connection of
+        # its own whose busy timeout is 0, so the floor pays no PRAGMA per call.
+        key = (alias, nowait and BACKEND == "sqlite")
+        if key not in self.connections:
+            self.connections[key] = databases.connect(BACKEND, alias, timeout=0 if key[1] else 20)
+        return self.connections[key]
+
+    def close(self) -> None:
+        for connection in self.connections.values():
+            connection.close()
+        self.connections.clear()
+
+    def driver_connection(self, case: Case) -> Any:
+        return self._connection(case["alias"], nowait=case["kind"] == "nowait")
+
+    def make(self, case: Case, *, own_transaction: bool = True) -> Call:
+        sql, params = raw_statement(case)
+        connection = self.driver_connection(case)
+        cursor = connection.cursor()
+        execute = cursor.execute
+        names = first_call_names(case, self.name) if case["kind"] == "first" else None
+        fixed = params(case["name"])
+        draw: Call
+        if BACKEND == "sqlite":
+            sql = sql.replace("%s", "?")
+
+            def draw() -> int:
+                args = fixed if names is None else params(next(names))
+                return int(execute(sql, args).fetchone()[0])
+
+        elif BACKEND == "postgresql":
+
+            def draw() -> int:
+                execute(sql, fixed if names is None else params(next(names)))
+                return int(cursor.fetchone()[0])
+
+        else:
+
+            def draw() -> int:
+                execute(sql, fixed if names is None else params(next(names)))
+                return int(cursor.lastrowid)
+
+        if not own_transaction:
+            return draw
+
+        def call() -> int:
+            execute("BEGIN")
+            try:
+                value = draw()
+            except BaseException:
+                execute("ROLLBACK")
+                raise
+            execute("COMMIT")
+            return value
+
+        return call
+
+    @contextlib.contextmanager
+    def outer_transaction(self, case: Case) -> Iterator[None]:
+        cursor = self.driver_connection(case).cursor()
+        cursor.execute("BEGIN")
+        try:
+            yield
+        except BaseException:
+            cursor.execute("ROLLBACK")
+            raise
+        cursor.execute("COMMIT")
+
+
+Implementation = DjangoImplementation | RawImplementation
+
+
+# Statement counting, by the server or on the wire, never by Django.
+
+_QUOTED = re.compile(r'"((?:[^"]|"")*)"')
+
+
+def _keyword(sql: str) -> str:
+    # libpq's trace writes a newline inside a query as the two characters "\n".
+    words = sql.replace("\\n", " ").split()
+    return words[0].upper() if words else "?"
+
+
+def count_statements(driver_connection: Any, run: Callable[[], object]) -> Counter[str]:
+    """The statements ``run`` sends, by first keyword.
+
+    PostgreSQL: libpq's protocol trace (what goes on the wire: ``Query`` and
+    ``Execute`` messages). MariaDB: the server's ``Questions`` and ``Com_*``
+    session counters. SQLite: ``sqlite3``'s trace callback, called by SQLite
+    for every statement it runs.
+    """
+    if BACKEND == "postgresql":
+        return _count_postgresql(driver_connection, run)
+    if BACKEND == "mariadb":
+        return _count_mariadb(driver_connection, run)
+    seen: list[str] = []
+    driver_connection.set_trace_callback(seen.append)
+    try:
+        run()
+    finally:
+        driver_connection.set_trace_callback(None)
+    return Counter(_keyword(sql) for sql in seen)
+
+
+def _count_postgresql(driver_connection: Any, run: Callable[[], object]) -> Counter[str]:
+    from psycopg import pq
+
+    pgconn = driver_connection.pgconn
+    fd, path = tempfile.mkstemp(prefix="seq_bench_trace")
+    try:
+        pgconn.trace(fd)
+        pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
+        try:
+            run()
+        finally:
+            pgconn.untrace()
+        with open(path, encoding="utf-8", errors="replace") as trace:
+            lines = trace.read().splitlines()
+    finally:
+        os.close(fd)
+        os.unlink(path)
+    kinds: Counter[str] = Counter()
+    prepared: dict[str, str] = {}
+    bound = ""
+    for line in lines:
+        fields = line.split("\t", 3)
+        if len(fields) < 3 or fields[0] != "F":
+            continue
+        message, rest = fields[2], fields[3] if len(fields) > 3 else ""
+        quoted = _QUOTED.findall(rest)
+        if message == "Query":
+            kinds[_keyword(quoted[0] if quoted else "")] += 1
+        elif message == "Parse" and len(quoted) >= 2:
+            prepared[quoted[0]] = _keyword(quoted[1])
+        elif message == "Bind" and len(quoted) >= 2:
+            bound = quoted[1]
+        elif message == "Execute":
+            # A statement psycopg prepared before the trace began: name unknown here.
+            kinds[prepared.get(bound, "PREPARED")] += 1
+    return kinds
+
+
+def _mariadb_status(driver_connection: Any) -> Counter[str]:
+    cursor = driver_connection.cursor()
+    cursor.execute(
+        "SHOW SESSION STATUS WHERE Variable_name = 'Questions' OR Variable_name LIKE 'Com\\_%'"
+    )
+    return Counter({name: int(value) for name, value in cursor.fetchall()})
+
+
+def _count_mariadb(driver_connection: Any, run: Callable[[], object]) -> Counter[str]:
+    # What reading the counters itself adds (the SHOW statement), measured.
+    first = _mariadb_status(driver_connection)
+    itself = _mariadb_status(driver_connection) - first
+    before = _mariadb_status(driver_connection)
+    run()
+    after = _mariadb_status(driver_connection)
+    delta = after - before - itself
+    total = delta.pop("Questions", 0)
+    kinds = Counter({name.removeprefix("Com_").upper(): n for name, n in delta.items() if n})
+    unexplained = total - sum(kinds.values())
+    if unexplained:
+        kinds["OTHER"] += unexplained
+    return kinds
+
+
+class Worker:
+    def __init__(self, impl: Implementation) -> None:
+        self.impl = impl
+        self.calls: dict[str, Call] = {}
+
+    def call_for(self, case: Case) -> Call:
+        key = json.dumps(case, sort_keys=True)
+        if key not in self.calls:
+            self.calls[key] = self.impl.make(case)
+        return self.calls[key]
+
+    def handle(self, command: dict[str, Any]) -> dict[str, Any]:
+        op = command["op"]
+        impl = self.impl
+        if op == "info":
+            info = impl.info() if isinstance(impl, DjangoImplementation) else {}
+            return {"python": sys.version.split()[0], **info}
+        if op == "migrate":
+            assert isinstance(impl, DjangoImplementation)
+            impl.migrate()
+            return {}
+        if op == "connect":
+            impl.connect(command["alias"])
+            return {}
+        if op == "close":
+            impl.close()
+            self.calls.clear()
+            return {}
+        if op == "run":
+            return self.run(command["case"], command["n"])
+        if op == "count":
+            return self.count(command["case"], command["n"], inside=command["inside"])
+        if op == "contend":
+            return self.contend(command)
+        raise ValueError(f"unknown op {op!r}")
+
+    def run(self, case: Case, n: int) -> dict[str, Any]:
+        call = self.call_for(case)
+        perf_counter, process_time = time.perf_counter, time.process_time
+        cpu = process_time()
+        start = perf_counter()
+        first = last = call()
+        for _ in range(n - 1):
+            last = call()
+        seconds = perf_counter() - start
+        return {"seconds": seconds, "cpu": process_time() - cpu, "first": first, "last": last}
+
+    def count(self, case: Case, n: int, *, inside: bool) -> dict[str, Any]:
+        driver_connection = self.impl.driver_connection(case)
+        if not inside:
+            call = self.impl.make(case)
+            call()  # first use: one-off queries (server version ...) are not counted
+            kinds = count_statements(driver_connection, lambda: [call() for _ in range(n)])
+        else:
+            draw = self.impl.make(case, own_transaction=False)
+            with self.impl.outer_transaction(case):
+                draw()  # the transaction has begun: BEGIN is not counted
+                kinds = count_statements(driver_connection, lambda: [draw() for _ in range(n)])
+        return {"per_call": sum(kinds.values()) / n, "kinds": dict(kinds), "n": n}
+
+    def contend(self, command: dict[str, Any]) -> dict[str, Any]:
+        case = command["case"]
+        self.impl.connect(case["alias"])
+        call = self.impl.make(case)
+        errors: list[str] = []
+        for _ in range(100):  # creates the sequence (own mode), warms the connection
+            try:
+                call()
+                break
+            except Exception as exc:  # django-sequences 3.1 on SQLite: "database is locked"
+                errors.append(f"{type(exc).__name__}: {exc}")
+                time.sleep(0.01)
+        _reply({"ready": True})
+        go = json.loads(sys.stdin.readline())
+        assert go["op"] == "go", go
+        time.sleep(max(0.0, go["at"] - time.time()))
+        until = go["at"] + command["seconds"]
+        max_calls = command["max_calls"]
+        values: list[int] = []
+        latencies: list[float] = []
+        perf_counter, now = time.perf_counter, time.time
+        start = perf_counter()
+        while len(values) < max_calls and now() < until:
+            t0 = perf_counter()
+            try:
+                value = call()
+            except Exception as exc:
+                errors.append(f"{type(exc).__name__}: {exc}")
+                continue
+            latencies.append(perf_counter() - t0)
+            values.append(value)
+        seconds = perf_counter() - start
+        self.impl.close()
+        self.calls.clear()
+        return {"values": values, "latencies": latencies, "errors": errors, "seconds": seconds}
+
+
+_out = sys.stdout
+
+
+def _reply(result: dict[str, Any]) -> None:
+    _out.write(json.dumps(result) + "\n")
+    _out.flush()
+
+
+def main() -> None:
+    global _out
+    impl_name = sys.argv[1]
+    # Anything printed by the code under test goes to stderr, not to the protocol.
+    _out, sys.stdout = sys.stdout, sys.stderr
+    impl: Implementation = (
+        RawImplementation() if impl_name == "raw" else DjangoImplementation(impl_name)
+    )
+    worker = Worker(impl)
+    _reply({"ready": True, "impl": impl_name, "pid": os.getpid()})
+    while line := sys.stdin.readline():
+        command = json.loads(line)
+        if command["op"] == "exit":
+            break
+        try:
+            result = worker.handle(command)
+        except Exception as exc:
+            result = {"error": f"{type(exc).__name__}: {exc}"}
+        _reply(result)
+    impl.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,103 @@
+"""The benchmark harness in smoke mode, on this run's backend: correctness only, no timings.
+
+``python -m benchmarks --smoke`` runs every case a hundred times for the raw
+driver and for ``sequences``, contends with 1, 4 and 16 processes, and counts
+statements on the server or on the wire. These tests read its JSON results, so
+that the harness cannot rot and the one-statement promise stays checked. They
+use no Django test database (the harness makes its own, ``seq_bench*``), so
+they do not take ``db_mode``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BACKEND = os.environ.get("SEQUENCES_TEST_BACKEND", "sqlite")
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    output = tmp_path_factory.mktemp("bench") / "smoke.json"
+    test_prefix = re.sub(r"\W", "_", os.environ.get("SEQUENCES_TEST_DB_PREFIX", "sequences"))
+    env = dict(os.environ, SEQUENCES_BENCH_DB_PREFIX=f"seq_bench_smoke_{test_prefix}")
+    command = [sys.executable, "-m", "benchmarks", "--smoke", "--require-all",
+               "--backends", BACKEND, "--json", str(output)]  # fmt: skip
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert output.exists(), done.stdout[-3000:] + done.stderr[-3000:]
+    results: dict[str, Any] = json.loads(output.read_text())
+    results["returncode"] = done.returncode
+    results["log"] = done.stdout[-3000:] + done.stderr[-3000:]
+    return results
+
+
+@pytest.fixture
+def result(smoke: dict[str, Any]) -> dict[str, Any]:
+    [result] = smoke["results"]
+    assert result["backend"] == BACKEND
+    return dict(result)
+
+
+def test_smoke_run_reports_no_problem(smoke):
+    assert smoke["problems"] == [], smoke["log"]
+    assert smoke["returncode"] == 0, smoke["log"]
+
+
+def test_every_case_ran_for_the_raw_driver_and_for_sequences(result):
+    for label, per_impl in result["seconds"].items():
+        assert sorted(per_impl) == ["ours", "raw"], label
+    assert len(result["seconds"]) == 9
+
+
+def test_sixteen_processes_on_one_sequence_get_unique_contiguous_values(result):
+    runs = result["contention"]["16/shared"]["ours"]
+    assert runs and all(run["problem"] is None for run in runs)
+    assert sum(run["calls"] for run in runs) >= 16
+
+
+def test_sixteen_processes_with_a_sequence_each_get_contiguous_values(result):
+    runs = result["contention"]["16/own"]["ours"]
+    assert runs and all(run["problem"] is None for run in runs)
+
+
+def data_statements(count: dict[str, Any]) -> dict[str, float]:
+    """Statements per call by kind, without SQLite's in-process PRAGMAs."""
+    return {kind: n / count["n"] for kind, n in count["kinds"].items() if kind != "PRAGMA"}
+
+
+def test_each_call_is_one_statement_inside_the_callers_transaction(result):
+    for label, per_impl in result["statements"].items():
+        inside = per_impl["ours"]["inside"]
+        assert sum(data_statements(inside).values()) == 1, (label, inside)
+
+
+def test_a_batch_of_1000_is_one_statement(result):
+    inside = result["statements"]["batch of 1000"]["ours"]["inside"]
+    assert inside["per_call"] == 1, inside
+
+
+def test_only_sqlite_nowait_adds_statements_and_they_are_pragmas(result):
+    for label, per_impl in result["statements"].items():
+        inside = per_impl["ours"]["inside"]
+        extra = {kind: n for kind, n in inside["kinds"].items() if kind == "PRAGMA"}
+        if BACKEND == "sqlite" and label == "nowait=True":
+            # Read, set to 0 and restore the busy timeout: no I/O, no lock.
+            assert extra == {"PRAGMA": 3 * inside["n"]}, inside
+        else:
+            assert extra == {}, (label, inside)
+
+
+def test_in_its_own_transaction_a_call_adds_only_the_transaction_statements(result):
+    own = result["statements"]["steady state"]["ours"]["own"]
+    raw = result["statements"]["steady state"]["raw"]["own"]
+    # PostgreSQL and SQLite: BEGIN, upsert, COMMIT as the raw driver does. On
+    # MariaDB, Django's atomic() switches autocommit off and on instead of BEGIN.
+    assert own["per_call"] == raw["per_call"] + (1 if BACKEND == "mariadb" else 0), own
