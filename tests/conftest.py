@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import os
+import shutil
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from django.db import connections
@@ -111,3 +114,51 @@ def _start_without_sequences(request: pytest.FixtureRequest) -> None:
     for alias in databases:
         Sequence.objects.using(alias).all().delete()
         SequenceChange.objects.using(alias).all().delete()
+
+
+# Debian's Chromium, driven by Playwright (whose own browser download does
+# not work on the machines this project is tested on).
+CHROMIUM = os.environ.get("SEQUENCES_TEST_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def missing_browser() -> str | None:
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the playwright package is not installed (pip install playwright)"
+    if shutil.which(CHROMIUM) is None:
+        return f"{CHROMIUM} is missing (apt-get install -y chromium)"
+    return None
+
+
+@pytest.fixture
+def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A headless Chromium; skipped without one locally, a failure under ``CI=true``."""
+    reason = missing_browser()
+    if reason:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"The browser test must run in CI, but {reason}.")
+        pytest.skip(reason)
+    # Playwright's sync API runs an event loop in this thread; the test's own
+    # ORM calls are still synchronous.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+            # While Playwright's loop runs, the test's ORM calls get connections
+            # of their own; close them here, or the test database outlives the run.
+            connections.close_all()

@@ -7,14 +7,10 @@ skipped on a developer's machine and fails in CI (``CI=true``).
 
 from __future__ import annotations
 
-import os
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import connections
 
 from sequences import reset_sequence
 from sequences.models import Sequence, SequenceChange
@@ -23,50 +19,7 @@ from .admin_helpers import PASSWORD, RESET, VIEW, make_sequence, make_user
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = os.environ.get("SEQUENCES_TEST_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "artifacts" / "screenshots"
-
-
-def missing_browser() -> str | None:
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "the playwright package is not installed (pip install playwright)"
-    if shutil.which(CHROMIUM) is None:
-        return f"{CHROMIUM} is missing (apt-get install -y chromium)"
-    return None
-
-
-@pytest.fixture
-def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    reason = missing_browser()
-    if reason:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"The browser test must run in CI, but {reason}.")
-        pytest.skip(reason)
-    # Playwright's sync API runs an event loop in this thread; the test's own
-    # ORM calls are still synchronous.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-            # While Playwright's loop runs, the test's ORM calls get connections
-            # of their own; close them here, or the test database outlives the run.
-            connections.close_all()
 
 
 def log_in(browser: Any, live_server: Any, username: str) -> Any:

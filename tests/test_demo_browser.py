@@ -2,66 +2,28 @@
 
 Needs ``pip install playwright`` (the ``test`` extra) and ``apt-get install
 chromium``; Playwright's own browser download is not used. Without them the
-test is skipped locally and fails under ``CI=true``. ``DEMO_SCREENSHOT=path``
+test is skipped locally and fails under ``CI=true`` (the ``browser`` fixture in
+conftest.py). ``DEMO_SCREENSHOT=path``
 saves a screenshot of the invoice list (docs/demo.png was made that way).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import connections
 from django.urls import reverse
 from django.utils import timezone
 
 from demo.billing.numbering import invoice_reference, invoice_sequence
 from demo.billing.services import create_customer
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-def unavailable(reason: str) -> None:
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{reason}; the browser test is required under CI=true")
-    pytest.skip(reason)
-
 
 @pytest.fixture
-def page(live_server: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+def page(browser: Any, live_server: Any) -> Any:
     """A Chromium page; it closes before the live server stops (it depends on it)."""
-    # Playwright's sync API runs an event loop in this thread; Django refuses
-    # database access from a thread with a running loop unless told it is safe.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        unavailable("playwright is not installed (pip install playwright)")
-    if not Path(CHROMIUM).exists():
-        unavailable(f"no Chromium at {CHROMIUM} (apt-get install chromium, or set CHROMIUM)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(viewport={"width": 1100, "height": 640})
-            yield context.new_page()
-        finally:
-            browser.close()
-            # Connections the test opened while Playwright ran belong to its
-            # context; close them here, or dropping the test database finds
-            # them still connected.
-            connections.close_all()
+    return browser.new_context(viewport={"width": 1100, "height": 640}).new_page()
 
 
 def submit_invoice(page: Any, base: str, amount: str, description: str) -> None:
