@@ -51,7 +51,7 @@ test-django6:
 	test -x $(NEW_VENV)/bin/python || $(NEW_PYTHON) -m venv $(NEW_VENV)
 	$(NEW_VENV)/bin/python -m pip install -q --upgrade pip
 	$(NEW_VENV)/bin/python -m pip install -q -e . "Django>=6.0,<7" psycopg2-binary \
-	  django-environ pytest pytest-django "coverage[toml]" hypothesis playwright
+	  django-environ pytest pytest-django "coverage[toml]" hypothesis playwright ruff
 	$(NEW_VENV)/bin/python -c "import django, psycopg2; print('Django', django.get_version(), 'psycopg2', psycopg2.__version__)"
 	! $(NEW_VENV)/bin/python -c "import psycopg" 2>/dev/null
 	$(NEW_VENV)/bin/python tests/run_backends.py --backends "sqlite postgresql" --require-all $(ARGS)
