@@ -54,7 +54,9 @@ test-django6:
 	  django-environ pytest pytest-django "coverage[toml]" hypothesis playwright ruff
 	$(NEW_VENV)/bin/python -c "import django, psycopg2; print('Django', django.get_version(), 'psycopg2', psycopg2.__version__)"
 	! $(NEW_VENV)/bin/python -c "import psycopg" 2>/dev/null
-	$(NEW_VENV)/bin/python tests/run_backends.py --backends "sqlite postgresql" --require-all $(ARGS)
+	@# The benchmark smoke test's raw-driver floor needs psycopg 3, which this run leaves out.
+	$(NEW_VENV)/bin/python tests/run_backends.py --backends "sqlite postgresql" --require-all \
+	  --ignore=tests/test_benchmarks.py $(ARGS)
 
 # Restarts the local PostgreSQL server: never part of `make test`.
 test-faults: $(STAMP)

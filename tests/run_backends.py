@@ -74,8 +74,9 @@ def main() -> int:
     parser.add_argument("--backends", default=os.environ.get("SEQUENCES_BACKENDS", ""))
     parser.add_argument("--require-all", action="store_true")
     parser.add_argument("--fail-under", type=float, default=95.0)
-    parser.add_argument("pytest_args", nargs="*")
-    args = parser.parse_args()
+    parser.add_argument("pytest_args", nargs="*", help="passed to pytest, options included")
+    args, pytest_options = parser.parse_known_args()
+    args.pytest_args += pytest_options
     backends = args.backends.split() or list(BACKENDS)
     require = args.require_all or os.environ.get("CI", "").lower() == "true"
 
