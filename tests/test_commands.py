@@ -20,6 +20,8 @@ NAMES_THAT_ARE_DATA = [
     "a=b",
     "--looks-like-an-option",
     "ünïcødé 名前",
+    "x'); DROP TABLE sequences_sequence; --",
+    "<script>alert(1)</script>",
     "x" * 100,
 ]
 
