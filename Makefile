@@ -73,7 +73,7 @@ lint: $(STAMP)
 	$(BIN)/mypy .
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
-# Timings: every reachable backend, about 15 minutes; ARGS="--backends sqlite" to narrow.
+# Timings: every reachable backend, about 6 minutes (more on a busy machine); ARGS="--backends sqlite" to narrow.
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks $(ARGS)
 

@@ -112,13 +112,7 @@ def delete(sequence_name: str = "default", *, using: str | None = None) -> bool:
     check_name(sequence_name)
     alias = _write_alias(using)
     with transaction.atomic(using=alias):
-        last = (
-            Sequence.objects.using(alias)
-            .select_for_update()
-            .filter(name=sequence_name)
-            .values_list("last", flat=True)
-            .first()
-        )
+        last = locked_last_value(sequence_name, using=alias)
         if last is None:
             return False
         Sequence.objects.using(alias).filter(name=sequence_name).delete()
@@ -176,18 +170,17 @@ def reset_sequence(
     alias = _write_alias(using)
     rows = Sequence.objects.using(alias)
     with transaction.atomic(using=alias):
-        current = rows.select_for_update().filter(name=sequence_name).first()
-        current_last = None if current is None else current.last
+        current_last = locked_last_value(sequence_name, using=alias)
         if current_last != expected_last:
             raise SequenceValueChanged(sequence_name, expected_last, current_last)
         moves_back = current_last is not None and new_last < current_last
         if current_last is not None and moves_back and not allow_reuse:
             raise ValueError(
                 f"Moving sequence {sequence_name!r} back to {next_value} would issue "
-                f"{_span(next_value, current_last)} again; pass allow_reuse=True "
+                f"{describe_span(next_value, current_last)} again; pass allow_reuse=True "
                 "if that is really meant."
             )
-        if current is None:
+        if current_last is None:
             # A concurrent creator makes this fail with IntegrityError (and
             # roll back): the caller's expectation no longer holds either way.
             rows.create(name=sequence_name, last=new_last)
@@ -207,7 +200,25 @@ def reset_sequence(
         )
 
 
-def _span(first: int, last: int) -> str:
+def locked_last_value(sequence_name: str, *, using: str) -> int | None:
+    """Lock the sequence's row as ``get_next_value`` does and return its last value.
+
+    ``None`` if it does not exist (then nothing is locked). Call it inside a
+    transaction on ``using``: the lock lasts until that transaction ends.
+    """
+    from .models import Sequence
+
+    return (
+        Sequence.objects.using(using)
+        .select_for_update()
+        .filter(name=sequence_name)
+        .values_list("last", flat=True)
+        .first()
+    )
+
+
+def describe_span(first: int, last: int) -> str:
+    """``"7"`` or ``"7 to 42"``: the values from ``first`` to ``last`` inclusive."""
     return str(first) if first == last else f"{first} to {last}"
 
 

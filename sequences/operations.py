@@ -137,17 +137,11 @@ class SeedSequence(Operation):
 
 def seed(sequence_name: str, next_value: int, *, using: str, reason: str) -> bool:
     """Move ``sequence_name`` forward to ``next_value`` (never back); return whether it moved."""
-    from . import reset_sequence
-    from .models import Sequence, SequenceChange
+    from .api import locked_last_value, reset_sequence
+    from .models import SequenceChange
 
     with transaction.atomic(using=using):
-        last = (
-            Sequence.objects.using(using)
-            .select_for_update()
-            .filter(name=sequence_name)
-            .values_list("last", flat=True)
-            .first()
-        )
+        last = locked_last_value(sequence_name, using=using)
         if last is not None and last >= next_value - 1:
             return False
         reset_sequence(

@@ -8,6 +8,7 @@ would pass :data:`~sequences.validation.MAX_VALUE`.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -41,11 +42,19 @@ class DrawRequest:
         return MAX_VALUE - self.batch_size
 
 
+# Quoted once per connection object, not on every call of get_next_value.
+_table_names: weakref.WeakKeyDictionary[BaseDatabaseWrapper, str] = weakref.WeakKeyDictionary()
+
+
 def table_name(connection: BaseDatabaseWrapper) -> str:
     """The sequences table, quoted, as the model's ``_meta`` names it (relabelling works)."""
-    from ..models import Sequence
+    try:
+        return _table_names[connection]
+    except KeyError:
+        from ..models import Sequence
 
-    return connection.ops.quote_name(Sequence._meta.db_table)
+        quoted = _table_names[connection] = connection.ops.quote_name(Sequence._meta.db_table)
+        return quoted
 
 
 def get_draw_function(connection: BaseDatabaseWrapper) -> DrawFunction:

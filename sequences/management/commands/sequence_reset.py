@@ -8,13 +8,10 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 
 from ... import get_last_value, reset_sequence
+from ...api import describe_span
 from ...exceptions import SequenceValueChanged
 from ...models import SequenceChange
 from ..base import SequenceCommand, os_username, parse_int, parse_name
-
-
-def _span(first: int, last: int) -> str:
-    return str(first) if first == last else f"{first} to {last}"
 
 
 class Command(SequenceCommand):
@@ -76,7 +73,7 @@ class Command(SequenceCommand):
                 f"{next_value}; nothing changed."
             )
             return
-        reissued = _span(next_value, last) if new_last < last else None
+        reissued = describe_span(next_value, last) if new_last < last else None
         if reissued and not allow_reuse:
             raise CommandError(
                 f"Moving sequence {name!r} back to next value {next_value} would hand out "
