@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from django.contrib.admin.models import LogEntry
 from django.core.management import call_command
+from django.utils import translation
 
 from sequences import get_next_value, reset_sequence
 from sequences.models import SequenceChange
@@ -291,6 +292,9 @@ def locale_middleware(settings):
     sessions = middleware.index("django.contrib.sessions.middleware.SessionMiddleware")
     middleware.insert(sessions + 1, "django.middleware.locale.LocaleMiddleware")
     settings.MIDDLEWARE = middleware
+    yield
+    # The middleware leaves the request's language active in this thread.
+    translation.deactivate()
 
 
 @pytest.mark.parametrize("lang", sorted(LABELS))
