@@ -223,3 +223,14 @@ def test_mariadb_without_strict_mode_overflow_still_raises_and_writes_nothing():
         with connection.cursor() as cursor:
             cursor.execute("SET SESSION sql_mode = %s", [saved])
     assert get_last_value("full") == MAX_VALUE
+
+
+def test_api_page_interactive_examples_print_what_they_say(in_transaction):
+    """Every ``>>>`` line of docs/api.md, evaluated, gives the line shown after it."""
+    import sequences
+
+    examples = re.findall(r"^>>> (.+)\n(.+)$", (DOCS / "api.md").read_text(), re.MULTILINE)
+    assert examples
+    namespace = {name: getattr(sequences, name) for name in sequences.__all__}
+    for expression, shown in examples:
+        assert repr(eval(expression, namespace)) == shown, expression
