@@ -34,32 +34,34 @@ POSTGRESQL_SNAPSHOT = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONL
 MYSQL_SNAPSHOT = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"
 
 # One pass over the document numbers, grouped by value (``{grouped}``: the
-# filtered documents as ``n`` (the number) and ``c`` (documents holding it)).
-# LAG gives each value its predecessor, so a gap is a row whose predecessor
-# is more than one below; running sums rank each kind of finding so that only
-# the first few of each come back, and whole-table window sums give the totals
-# on the first row. ``p + 1 < n`` rather than ``n - p > 1``: MySQL raises on an
-# unsigned subtraction that would go below zero.
+# filtered documents as ``n``, the number, NULL included, and ``c``, the
+# documents holding it). LAG gives each number its predecessor, so a gap is a
+# row whose predecessor is more than one below; running sums rank each kind of
+# finding so that only the first few of each come back, and whole-table sums
+# give the totals on every row. Deliberately absent: MIN/MAX OVER (), which
+# MariaDB computes row by row (quadratic); the running COUNT(n) finds the
+# lowest and highest numbers instead, wherever the vendor sorts NULL.
+# ``q + 1 < n`` rather than ``n - q > 1``: MySQL raises on an unsigned
+# subtraction that would go below zero.
 CHECK_SEQUENCE_SQL = """
-SELECT n, c, q, rn, duplicate_rank, gap_rank, ahead_rank,
-       total_rows, lowest, highest, in_range, ahead_rows, ahead_values,
-       duplicate_values, below_start
+SELECT n, c, q, rn, numbered_rank, numbered_values,
+       total_rows, null_rows, in_range, ahead_rows, duplicate_values, below_start
 FROM (
     SELECT n, c, q,
         ROW_NUMBER() OVER (ORDER BY n) AS rn,
-        SUM(CASE WHEN c > 1 THEN 1 ELSE 0 END)
+        COUNT(n) OVER (ORDER BY n ROWS UNBOUNDED PRECEDING) AS numbered_rank,
+        COUNT(n) OVER () AS numbered_values,
+        SUM(CASE WHEN c > 1 AND n IS NOT NULL THEN 1 ELSE 0 END)
             OVER (ORDER BY n ROWS UNBOUNDED PRECEDING) AS duplicate_rank,
         SUM(CASE WHEN q + 1 < n AND q < %(last)s AND n > %(start)s THEN 1 ELSE 0 END)
             OVER (ORDER BY n ROWS UNBOUNDED PRECEDING) AS gap_rank,
         SUM(CASE WHEN n > %(last)s THEN 1 ELSE 0 END)
             OVER (ORDER BY n ROWS UNBOUNDED PRECEDING) AS ahead_rank,
         SUM(c) OVER () AS total_rows,
-        MIN(n) OVER () AS lowest,
-        MAX(n) OVER () AS highest,
+        SUM(CASE WHEN n IS NULL THEN c ELSE 0 END) OVER () AS null_rows,
         SUM(CASE WHEN n >= %(start)s AND n <= %(last)s THEN 1 ELSE 0 END) OVER () AS in_range,
         SUM(CASE WHEN n > %(last)s THEN c ELSE 0 END) OVER () AS ahead_rows,
-        SUM(CASE WHEN n > %(last)s THEN 1 ELSE 0 END) OVER () AS ahead_values,
-        SUM(CASE WHEN c > 1 THEN 1 ELSE 0 END) OVER () AS duplicate_values,
+        SUM(CASE WHEN c > 1 AND n IS NOT NULL THEN 1 ELSE 0 END) OVER () AS duplicate_values,
         SUM(CASE WHEN n < %(start)s THEN c ELSE 0 END) OVER () AS below_start
     FROM (
         SELECT n, c, COALESCE(LAG(n) OVER (ORDER BY n), %(before_start)s) AS q
@@ -67,7 +69,8 @@ FROM (
     ) ordered
 ) ranked
 WHERE rn = 1
-   OR (c > 1 AND duplicate_rank <= %(limit)s)
+   OR (n IS NOT NULL AND numbered_rank = numbered_values)
+   OR (c > 1 AND n IS NOT NULL AND duplicate_rank <= %(limit)s)
    OR (q + 1 < n AND q < %(last)s AND n > %(start)s AND gap_rank <= %(gap_limit)s)
    OR (n > %(last)s AND ahead_rank <= %(limit)s)
 ORDER BY n
@@ -403,15 +406,11 @@ def check_sequence(
         )
         if last is None:
             raise LookupError(sequence_name)
-        counts = rows.aggregate(
-            rows=models.Count("pk"),
-            numbered=models.Count(column.name),
-            lowest=models.Min(column.name),
-        )
-        report.rows = counts["rows"]
-        report.null = counts["rows"] - counts["numbered"]
         if start is None:
-            start = counts["lowest"] if counts["lowest"] is not None else 1
+            # An index makes this one lookup; the sequences table does not
+            # store initial_value, so the lowest number is the best guess.
+            lowest = rows.aggregate(lowest=models.Min(column.name))["lowest"]
+            start = lowest if lowest is not None else 1
         assert start is not None
         sequence = SequenceReport(name=sequence_name, last=last, start=start)
         report.sequences.append(sequence)
@@ -430,21 +429,22 @@ def check_sequence(
                 .count()
             )
             explanation.missing = explanation.last - explanation.first + 1 - held
-        _sequence_pass(numbered, column, sequence, limit, alias)
+        _sequence_pass(rows, column, sequence, report, limit, alias)
     return report
 
 
 def _sequence_pass(
-    numbered: models.QuerySet[Any],
+    rows: models.QuerySet[Any],
     column: models.Field[Any, Any],
     report: SequenceReport,
+    rows_report: CheckReport,
     limit: int,
     alias: str,
 ) -> None:
     assert report.last is not None
     last, start = report.last, report.start
     grouped = (
-        numbered.order_by()
+        rows.order_by()
         .values(n=models.F(column.name))
         .annotate(c=models.Count("*"))
         .values("n", "c")
@@ -475,31 +475,33 @@ def _sequence_pass(
     parameters.update(dict(zip(names, grouped_params, strict=True)))
     connection = connections[alias]
     gaps: list[tuple[int, int]] = []
+    missing_total = max(0, last - start + 1)
     with connection.cursor() as cursor:
         cursor.execute(sql, parameters)
-        first_row = True
         for row in cursor.fetchall():
-            n, c, q = int(row[0]), int(row[1]), int(row[2])
-            if first_row:
-                first_row = False
-                total, _lowest, highest, in_range = (int(value) for value in row[7:11])
-                ahead_rows, ahead_values, duplicate_values, below_start = (
-                    int(value) for value in row[11:15]
+            n, c, q, rn, numbered_rank, numbered_values = row[:6]
+            if rn == 1:
+                total, null, in_range, ahead_rows, duplicate_values, below_start = (
+                    int(value) for value in row[6:12]
                 )
-                report.documents = total
-                report.highest = highest
+                rows_report.rows += total
+                rows_report.null += null
+                report.documents = total - null
                 report.ahead_count = ahead_rows
                 report.duplicate_count = duplicate_values
                 report.below_start = below_start
-                missing_total = max(0, last - start + 1) - in_range
+                missing_total -= in_range
+            if n is None:
+                continue
+            n, c, q = int(n), int(c), int(q)
+            if numbered_rank == numbered_values:
+                report.highest = n
             if c > 1 and len(report.duplicates) <= limit:
                 report.duplicates.append((n, c))
             if q + 1 < n and q < last and n > start:
                 gaps.append((max(q + 1, start), min(n - 1, last)))
             if n > last and len(report.ahead_values) <= limit:
                 report.ahead_values.append(n)
-    if first_row:  # no documents
-        missing_total = max(0, last - start + 1)
     # The gap after the highest number, when none is above ``last`` (LAG
     # finds a gap only before a number).
     top = report.highest if report.highest is not None else start - 1
