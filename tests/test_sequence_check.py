@@ -539,3 +539,40 @@ def test_checks_while_two_processes_draw_find_nothing():
     assert numbers == list(range(1, len(numbers) + 1))
     assert run(TARGET, "--sequence", "load.2026")[0] == 0
     assert run(SERIES_TARGET, "--series", "tests.test_sequence_check.SERIES")[0] == 0
+
+
+def _commit_a_document(number: int) -> None:
+    try:
+        Document.objects.create(number=number)
+    finally:
+        connections.close_all()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_snapshot_does_not_see_a_commit_made_after_its_first_read():
+    import threading
+
+    from sequences.check import snapshot
+
+    documents(1)
+    with snapshot(["default"]) as shared:
+        assert shared is True
+        before = Document.objects.count()
+        # A writer commits now (PostgreSQL, MariaDB, SQLite in WAL mode) or
+        # waits for the snapshot to end (SQLite's rollback journal): either
+        # way, the snapshot keeps reading what it read first.
+        thread = threading.Thread(target=_commit_a_document, args=(2,))
+        thread.start()
+        thread.join(3)
+        assert Document.objects.count() == before == 1
+    thread.join(30)
+    assert not thread.is_alive()
+    assert Document.objects.count() == 2
+
+
+def test_snapshot_inside_a_callers_transaction_uses_it(db_mode, in_transaction):
+    from sequences.check import snapshot
+
+    with transaction.atomic(), snapshot(["default"]) as shared:
+        assert shared is False
+        assert connections["default"].in_atomic_block
