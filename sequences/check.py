@@ -33,47 +33,36 @@ POSTGRESQL_SNAPSHOT = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONL
 # at the first read.
 MYSQL_SNAPSHOT = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"
 
-# One pass over the document numbers, grouped by value (``{grouped}``: the
-# filtered documents as ``n``, the number, NULL included, and ``c``, the
-# documents holding it). LAG gives each number its predecessor, so a gap is a
-# row whose predecessor is more than one below; running sums rank each kind of
-# finding so that only the first few of each come back, and whole-table sums
-# give the totals on every row. Deliberately absent: MIN/MAX OVER (), which
-# MariaDB computes row by row (quadratic); the running COUNT(n) finds the
-# lowest and highest numbers instead, wherever the vendor sorts NULL.
-# ``q + 1 < n`` rather than ``n - q > 1``: MySQL raises on an unsigned
-# subtraction that would go below zero.
-CHECK_SEQUENCE_SQL = """
-SELECT n, c, q, rn, numbered_rank, numbered_values,
-       total_rows, null_rows, in_range, ahead_rows, duplicate_values, below_start
-FROM (
-    SELECT n, c, q,
-        ROW_NUMBER() OVER (ORDER BY n) AS rn,
-        COUNT(n) OVER (ORDER BY n ROWS UNBOUNDED PRECEDING) AS numbered_rank,
-        COUNT(n) OVER () AS numbered_values,
-        SUM(CASE WHEN c > 1 AND n IS NOT NULL THEN 1 ELSE 0 END)
-            OVER (ORDER BY n ROWS UNBOUNDED PRECEDING) AS duplicate_rank,
-        SUM(CASE WHEN q + 1 < n AND q < %(last)s AND n > %(start)s THEN 1 ELSE 0 END)
-            OVER (ORDER BY n ROWS UNBOUNDED PRECEDING) AS gap_rank,
-        SUM(CASE WHEN n > %(last)s THEN 1 ELSE 0 END)
-            OVER (ORDER BY n ROWS UNBOUNDED PRECEDING) AS ahead_rank,
-        SUM(c) OVER () AS total_rows,
-        SUM(CASE WHEN n IS NULL THEN c ELSE 0 END) OVER () AS null_rows,
-        SUM(CASE WHEN n >= %(start)s AND n <= %(last)s THEN 1 ELSE 0 END) OVER () AS in_range,
-        SUM(CASE WHEN n > %(last)s THEN c ELSE 0 END) OVER () AS ahead_rows,
-        SUM(CASE WHEN c > 1 AND n IS NOT NULL THEN 1 ELSE 0 END) OVER () AS duplicate_values,
-        SUM(CASE WHEN n < %(start)s THEN c ELSE 0 END) OVER () AS below_start
-    FROM (
-        SELECT n, c, COALESCE(LAG(n) OVER (ORDER BY n), %(before_start)s) AS q
-        FROM ({grouped}) grouped
-    ) ordered
-) ranked
-WHERE rn = 1
-   OR (n IS NOT NULL AND numbered_rank = numbered_values)
-   OR (c > 1 AND n IS NOT NULL AND duplicate_rank <= %(limit)s)
-   OR (q + 1 < n AND q < %(last)s AND n > %(start)s AND gap_rank <= %(gap_limit)s)
-   OR (n > %(last)s AND ahead_rank <= %(limit)s)
+# The one pass that a clean table costs: totals over the documents
+# (``{documents}``: the filtered documents as ``n``, the number, and ``c``,
+# how many documents hold it). When the numbers are unique by a constraint,
+# ``{documents}`` is the table itself with ``c`` = 1 and the statement is a
+# plain scan; otherwise it is grouped by number, which is what finds
+# duplicates. ``%(start)s`` is the lowest possible number when the start is
+# the lowest number found.
+SUMMARY_SQL = """
+SELECT SUM(c),
+       SUM(CASE WHEN n IS NULL THEN c ELSE 0 END),
+       SUM(CASE WHEN n >= %(start)s AND n <= %(last)s THEN 1 ELSE 0 END),
+       SUM(CASE WHEN n > %(last)s THEN c ELSE 0 END),
+       SUM(CASE WHEN n < %(start)s THEN c ELSE 0 END),
+       SUM(CASE WHEN c > 1 AND n IS NOT NULL THEN 1 ELSE 0 END),
+       MIN(n),
+       MAX(n)
+FROM ({documents}) documents
+"""
+
+# Only when numbers are missing: the first gaps, found by giving each distinct
+# number its predecessor (LAG) over the ordered numbers. ``q + 1 < n`` rather
+# than ``n - q > 1``: MySQL raises on an unsigned subtraction below zero.
+GAPS_SQL = """
+SELECT q, n FROM (
+    SELECT n, COALESCE(LAG(n) OVER (ORDER BY n), %(before_start)s) AS q
+    FROM ({distinct}) numbers
+) ordered
+WHERE q + 1 < n AND q < %(last)s AND n > %(start)s
 ORDER BY n
+LIMIT %(wanted)s
 """
 
 #: Rows read per statement when ``check_series`` streams a table.
@@ -406,113 +395,182 @@ def check_sequence(
         )
         if last is None:
             raise LookupError(sequence_name)
-        if start is None:
-            # An index makes this one lookup; the sequences table does not
-            # store initial_value, so the lowest number is the best guess.
-            lowest = rows.aggregate(lowest=models.Min(column.name))["lowest"]
-            start = lowest if lowest is not None else 1
-        assert start is not None
-        sequence = SequenceReport(name=sequence_name, last=last, start=start)
+        sequence = _summarize(rows, column, sequence_name, last, start, report, alias)
         report.sequences.append(sequence)
-        sequence.explained = _explanations(sequence_name, start, last, sequences_alias)
-        numbered = rows.exclude(**{column.name: None})
-        for explanation in sequence.explained:
-            held = (
-                numbered.filter(
-                    **{
-                        f"{column.name}__gte": explanation.first,
-                        f"{column.name}__lte": explanation.last,
-                    }
-                )
-                .values(column.name)
-                .distinct()
-                .count()
+        missing = max(0, last - sequence.start + 1) - sequence.missing_count
+        sequence.missing_count = missing
+        if missing:
+            sequence.explained = _explanations(
+                sequence_name, sequence.start, last, sequences_alias
             )
-            explanation.missing = explanation.last - explanation.first + 1 - held
-        _sequence_pass(rows, column, sequence, report, limit, alias)
+            numbered = rows.exclude(**{column.name: None})
+            for explanation in sequence.explained:
+                held = (
+                    numbered.filter(
+                        **{
+                            f"{column.name}__gte": explanation.first,
+                            f"{column.name}__lte": explanation.last,
+                        }
+                    )
+                    .values(column.name)
+                    .distinct()
+                    .count()
+                )
+                explanation.missing = explanation.last - explanation.first + 1 - held
+            sequence.missing_count -= sequence.explained_count
+            if sequence.missing_count:
+                _list_gaps(rows, column, sequence, limit, alias)
+        if sequence.duplicate_count:
+            repeated = (
+                rows.exclude(**{column.name: None})
+                .order_by()
+                .values_list(column.name)
+                .annotate(documents=models.Count("*"))
+                .filter(documents__gt=1)
+                .order_by(column.name)[: limit + 1]
+            )
+            sequence.duplicates = [(int(n), int(c)) for n, c in repeated]
+            sequence.duplicate_truncated = len(sequence.duplicates) > limit
+            del sequence.duplicates[limit:]
+        if sequence.ahead_count:
+            ahead = (
+                rows.filter(**{f"{column.name}__gt": last})
+                .order_by(column.name)
+                .values_list(column.name, flat=True)
+                .distinct()[: limit + 1]
+            )
+            sequence.ahead_values = [int(n) for n in ahead]
+            sequence.ahead_truncated = len(sequence.ahead_values) > limit
+            del sequence.ahead_values[limit:]
     return report
 
 
-def _sequence_pass(
+def _inline(
+    sql: str, name: str, query: models.QuerySet[Any], alias: str
+) -> tuple[str, dict[str, Any]]:
+    """Put ``query``'s SQL in place of ``{name}`` in ``sql``, its parameters named."""
+    inner, params = query.query.get_compiler(alias).as_sql()
+    names = [f"{name}{index}" for index in range(len(params))]
+    inner = inner.replace("%%", "\x00")
+    for param_name in names:
+        inner = inner.replace("%s", f"%({param_name})s", 1)
+    inner = inner.replace("\x00", "%%")
+    return sql.replace("{" + name + "}", inner), dict(zip(names, params, strict=True))
+
+
+def unique_under(model: type[models.Model], field_name: str, filters: dict[str, str]) -> bool:
+    """Whether a constraint makes ``field_name`` unique among the filtered rows.
+
+    True for a unique field, or for a unique constraint (or ``unique_together``)
+    on the field plus fields that the filters fix to one value each.
+    """
+    opts = model._meta
+    field = opts.get_field(field_name)
+    if getattr(field, "unique", False):
+        return True
+    fixed = {field.name}
+    for key in filters:
+        name, _, lookup = key.partition("__")
+        if lookup in ("", "exact"):
+            with contextlib.suppress(Exception):
+                fixed.add(opts.get_field(name).name)
+    sets = [set(names) for names in opts.unique_together]
+    for constraint in opts.constraints:
+        if (
+            isinstance(constraint, models.UniqueConstraint)
+            and constraint.condition is None
+            and not constraint.expressions
+            and constraint.fields
+        ):
+            sets.append(set(constraint.fields))
+    for names in sets:
+        resolved = set()
+        for name in names:
+            with contextlib.suppress(Exception):
+                resolved.add(opts.get_field(name).name)
+        if field.name in resolved and resolved <= fixed:
+            return True
+    return False
+
+
+def _summarize(
+    rows: models.QuerySet[Any],
+    column: models.Field[Any, Any],
+    name: str,
+    last: int,
+    start: int | None,
+    report: CheckReport,
+    alias: str,
+) -> SequenceReport:
+    """One statement over the documents: the totals and whether anything is wrong.
+
+    Returns a :class:`SequenceReport` whose ``missing_count`` temporarily holds
+    the distinct numbers found from the start to ``last``.
+    """
+    if unique_under(rows.model, column.name, report.filters):
+        documents = rows.order_by().values(n=models.F(column.name), c=models.Value(1))
+    else:
+        documents = (
+            rows.order_by()
+            .values(n=models.F(column.name))
+            .annotate(c=models.Count("*"))
+            .values("n", "c")
+        )
+    sql, parameters = _inline(SUMMARY_SQL, "documents", documents, alias)
+    # Without a start, every number is at or above it (the start is the lowest).
+    parameters.update({"last": last, "start": start if start is not None else -(2**63)})
+    with connections[alias].cursor() as cursor:
+        cursor.execute(sql, parameters)
+        total, null, in_range, ahead, below, repeated, lowest, highest = cursor.fetchone()
+    if start is None:
+        start = int(lowest) if lowest is not None else 1
+    report.rows += int(total or 0)
+    report.null += int(null or 0)
+    return SequenceReport(
+        name=name,
+        last=last,
+        start=start,
+        documents=int(total or 0) - int(null or 0),
+        missing_count=int(in_range or 0),
+        duplicate_count=int(repeated or 0),
+        ahead_count=int(ahead or 0),
+        highest=None if highest is None else int(highest),
+        below_start=int(below or 0),
+    )
+
+
+def _list_gaps(
     rows: models.QuerySet[Any],
     column: models.Field[Any, Any],
     report: SequenceReport,
-    rows_report: CheckReport,
     limit: int,
     alias: str,
 ) -> None:
     assert report.last is not None
     last, start = report.last, report.start
-    grouped = (
-        rows.order_by()
-        .values(n=models.F(column.name))
-        .annotate(c=models.Count("*"))
-        .values("n", "c")
+    distinct = (
+        rows.exclude(**{column.name: None}).order_by().values(n=models.F(column.name)).distinct()
     )
-    grouped_sql, grouped_params = grouped.query.get_compiler(alias).as_sql()
-    # Gaps wholly inside explained spans come back too; ask for enough rows
-    # that ``limit`` unexplained ones are among them.
+    sql, parameters = _inline(GAPS_SQL, "distinct", distinct, alias)
+    # Gaps wholly inside explained spans come back too; read enough rows that
+    # ``limit`` unexplained ones are among them, and no more.
     spare = 2 * len(report.explained) + sum(
         explanation.last - explanation.first + 1 - explanation.missing
         for explanation in report.explained
     )
-    parameters = {
-        "last": last,
-        "start": start,
-        "before_start": start - 1,
-        "limit": limit + 1,
-        "gap_limit": limit + 1 + spare,
-    }
-    sql = CHECK_SEQUENCE_SQL.replace("{grouped}", "%(grouped)s")
-    # The grouped query's own parameters are positional: inline them into
-    # the named parameter set under generated names.
-    names = [f"g{index}" for index in range(len(grouped_params))]
-    inner = grouped_sql.replace("%%", "\x00")
-    for name in names:
-        inner = inner.replace("%s", f"%({name})s", 1)
-    inner = inner.replace("\x00", "%%")
-    sql = sql.replace("%(grouped)s", inner)
-    parameters.update(dict(zip(names, grouped_params, strict=True)))
-    connection = connections[alias]
+    wanted = limit + 1 + spare
+    parameters.update({"last": last, "start": start, "before_start": start - 1, "wanted": wanted})
     gaps: list[tuple[int, int]] = []
-    missing_total = max(0, last - start + 1)
-    with connection.cursor() as cursor:
+    with connections[alias].cursor() as cursor:
         cursor.execute(sql, parameters)
-        for row in cursor.fetchall():
-            n, c, q, rn, numbered_rank, numbered_values = row[:6]
-            if rn == 1:
-                total, null, in_range, ahead_rows, duplicate_values, below_start = (
-                    int(value) for value in row[6:12]
-                )
-                rows_report.rows += total
-                rows_report.null += null
-                report.documents = total - null
-                report.ahead_count = ahead_rows
-                report.duplicate_count = duplicate_values
-                report.below_start = below_start
-                missing_total -= in_range
-            if n is None:
-                continue
-            n, c, q = int(n), int(c), int(q)
-            if numbered_rank == numbered_values:
-                report.highest = n
-            if c > 1 and len(report.duplicates) <= limit:
-                report.duplicates.append((n, c))
-            if q + 1 < n and q < last and n > start:
-                gaps.append((max(q + 1, start), min(n - 1, last)))
-            if n > last and len(report.ahead_values) <= limit:
-                report.ahead_values.append(n)
+        for q, n in cursor.fetchall():
+            gaps.append((max(int(q) + 1, start), min(int(n) - 1, last)))
     # The gap after the highest number, when none is above ``last`` (LAG
     # finds a gap only before a number).
     top = report.highest if report.highest is not None else start - 1
-    if top < last and max(top + 1, start) <= last:
+    if top < last and max(top + 1, start) <= last and len(gaps) < wanted:
         gaps.append((max(top + 1, start), last))
     _list_missing(report, gaps, limit)
-    report.missing_count = missing_total - report.explained_count
-    report.duplicate_truncated = report.duplicate_count > len(report.duplicates[:limit])
-    report.duplicates = report.duplicates[:limit]
-    report.ahead_truncated = len(report.ahead_values) > limit
-    report.ahead_values = report.ahead_values[:limit]
 
 
 def _list_missing(report: SequenceReport, gaps: Iterable[tuple[int, int]], limit: int) -> None:

@@ -576,3 +576,32 @@ def test_snapshot_inside_a_callers_transaction_uses_it(db_mode, in_transaction):
     with transaction.atomic(), snapshot(["default"]) as shared:
         assert shared is False
         assert connections["default"].in_atomic_block
+
+
+def test_unique_under_reads_the_constraints():
+    from demo.billing.models import Invoice
+    from sequences.check import unique_under
+    from tests.testapp.models import Ticket
+
+    assert unique_under(Ticket, "number", {})
+    assert not unique_under(Document, "number", {})
+    assert not unique_under(Document, "number", {"kind": "a"})
+    # UniqueConstraint(year, number): unique once the year is fixed.
+    assert unique_under(Invoice, "number", {"year": "2026"})
+    assert unique_under(Invoice, "number", {"year__exact": "2026"})
+    assert not unique_under(Invoice, "number", {"year__gte": "2026"})
+    assert not unique_under(Invoice, "number", {})
+
+
+def test_unique_numbers_are_checked_without_grouping(in_transaction):
+    from tests.testapp.models import Ticket
+
+    Ticket.objects.bulk_create([Ticket(number=n) for n in (1, 2, 4, 9)])
+    sequence("t", 6)
+    report = check_sequence(Ticket, "number", "t")
+    (found,) = report.sequences
+    assert (found.missing_ranges, found.ahead_values, found.duplicate_count) == (
+        [(3, 3), (5, 6)],
+        [9],
+        0,
+    )
