@@ -366,3 +366,46 @@ def test_parse_round_trips(choice, value, date, scope):
 def test_exported_from_the_package():
     assert sequences.NumberSeries is NumberSeries
     assert "NumberSeries" in sequences.__all__
+
+
+# The documentation's examples
+
+
+def _doc_blocks(language: str) -> list[str]:
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "numbering.md").read_text()
+    return [
+        block.replace("\n  ", "\n")  # blocks indented under a list item
+        for block in re.findall(rf"```{language}\n(.*?)```", text, flags=re.S)
+    ]
+
+
+def test_documentation_python_examples_run(in_transaction):
+    blocks = _doc_blocks("python")
+    assert len(blocks) == 2
+    namespace: dict[str, object] = {}
+    exec(blocks[0], namespace)
+    exec(blocks[1].lstrip(), namespace)
+    fy = namespace["FY"]
+    assert isinstance(fy, NumberSeries)
+    assert fy.render(1, D(2026, 3, 31)) == "FY2025-1"
+    assert fy.render(1, D(2026, 4, 1)) == "FY2026-1"
+
+
+def test_documentation_json_example_has_the_report_keys(in_transaction):
+    import json
+
+    from sequences.check import check_sequence
+    from tests.testapp.models import Document
+
+    (example,) = _doc_blocks("json")
+    documented = json.loads(example)
+    Sequence.objects.create(name="s", last=1)
+    Document.objects.create(number=1)
+    actual = check_sequence(Document, "number", "s").as_json()
+    assert set(documented) == set(actual)
+    assert set(documented["sequences"][0]) == set(actual["sequences"][0])
+    for key in ("missing", "duplicates", "ahead", "explained"):
+        assert set(documented["sequences"][0][key]) == set(actual["sequences"][0][key])
