@@ -397,14 +397,21 @@ def test_documentation_python_examples_run(in_transaction):
 def test_documentation_json_example_has_the_report_keys(in_transaction):
     import json
 
+    from sequences import reset_sequence
     from sequences.check import check_sequence
     from tests.testapp.models import Document
 
     (example,) = _doc_blocks("json")
     documented = json.loads(example)
     Sequence.objects.create(name="s", last=1)
-    Document.objects.create(number=1)
+    reset_sequence("s", 5, expected_last=1, reason="documented")
+    Document.objects.bulk_create([Document(number=1), Document(number=5)])
+    Sequence.objects.filter(name="s").update(last=5)
     actual = check_sequence(Document, "number", "s").as_json()
+    (span,) = actual["sequences"][0]["explained"]["spans"]
+    documented_span = documented["sequences"][0]["explained"]["spans"][0]
+    assert set(documented_span) == set(span)
+    assert set(documented_span["change"]) == set(span["change"])
     assert set(documented) == set(actual)
     assert set(documented["sequences"][0]) == set(actual["sequences"][0])
     for key in ("missing", "duplicates", "ahead", "explained"):
