@@ -275,7 +275,26 @@ def snapshot(aliases: Iterable[str]) -> Iterator[bool]:
 # Explanations
 
 
-def _explanations(name: str, start: int, last: int | None, alias: str) -> list[Explanation]:
+def _forward_changes(alias: str, **lookup: Any) -> models.QuerySet[SequenceChange]:
+    """The audit records that may have skipped values, oldest first."""
+    from .models import SequenceChange
+
+    return (
+        SequenceChange.objects.using(alias)
+        .filter(**lookup)
+        .exclude(action=SequenceChange.Action.DELETE)
+        .exclude(last_after=None)
+        .order_by("created_at", "id")
+    )
+
+
+def _explanations(
+    name: str,
+    start: int,
+    last: int | None,
+    alias: str,
+    changes: Iterable[SequenceChange] | None = None,
+) -> list[Explanation]:
     """The spans that audited resets and seeds skipped, each value given to its first change.
 
     A reset, seed or initialisation that moved ``last`` forward skipped the
@@ -283,17 +302,10 @@ def _explanations(name: str, start: int, last: int | None, alias: str) -> list[E
     sequence did not exist): no document can hold them, and the audit record
     says why.
     """
-    from .models import SequenceChange
-
     if last is None or last < start:
         return []
-    changes = (
-        SequenceChange.objects.using(alias)
-        .filter(sequence_name=name)
-        .exclude(action=SequenceChange.Action.DELETE)
-        .exclude(last_after=None)
-        .order_by("created_at", "id")
-    )
+    if changes is None:
+        changes = _forward_changes(alias, sequence_name=name)
     covered: list[tuple[int, int]] = []
     explanations = []
     for change in changes:
@@ -677,10 +689,18 @@ def check_series(
                 tracker.add(value)
             if len(chunk) < chunk_size:
                 break
+        # One query for the audit records of the whole series, not one per period.
+        changes: dict[str, list[SequenceChange]] = {}
+        for change in _forward_changes(
+            sequences_alias, sequence_name__in=candidates.values("name")
+        ):
+            changes.setdefault(change.sequence_name, []).append(change)
         for name in sorted(trackers):
             tracker = trackers[name]
             sequence = tracker.report
-            sequence.explained = _explanations(name, start, sequence.last, sequences_alias)
+            sequence.explained = _explanations(
+                name, start, sequence.last, sequences_alias, changes.get(name, [])
+            )
             tracker.finish(limit)
             report.sequences.append(sequence)
     return report

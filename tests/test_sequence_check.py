@@ -115,8 +115,25 @@ def test_table_output_lists_each_kind(in_transaction):
     text = out.getvalue()
     assert "missing (6): 4, 6-8, 11-12" in text
     assert "duplicates (1): 5 (2 documents)" in text
-    assert "AHEAD of the sequence (1 documents" in text
+    assert "AHEAD of the sequence (1 document;" in text
     assert "8 findings." in text
+
+
+def test_table_output_is_the_documented_one(transactional_db):
+    import re
+    from io import StringIO
+    from pathlib import Path
+
+    from django.core.management import call_command
+
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "numbering.md").read_text()
+    (documented,) = re.findall(r"```\n(testapp\.Document\.number .*?)```", docs, flags=re.S)
+    documents(1, 2, 3, 5, 5, 9, 10, 13, None)
+    sequence("s", 12)
+    out = StringIO()
+    with pytest.raises(SystemExit):
+        call_command("sequence_check", TARGET, "--sequence", "s", stdout=out, stderr=StringIO())
+    assert out.getvalue() == documented
 
 
 def test_gaps_at_both_ends_and_no_documents(in_transaction):

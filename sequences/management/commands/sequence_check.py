@@ -26,6 +26,10 @@ from ...numbering import NumberSeries
 from ..base import SequenceCommand, os_username, parse_int, parse_name
 
 
+def _documents(count: int) -> str:
+    return f"{count} document" if count == 1 else f"{count} documents"
+
+
 def usage(message: str) -> CommandError:
     """A usage error: exit status 2, apart from the 1 that means "findings"."""
     return CommandError(message, returncode=2)
@@ -264,7 +268,7 @@ class Command(SequenceCommand):
         last = "does not exist" if sequence.last is None else f"last {sequence.last}"
         write(
             f"Sequence {sequence.name!r} ({last}, start {sequence.start}): "
-            f"{sequence.documents} documents"
+            f"{_documents(sequence.documents)}"
             + (f", {sequence.below_start} below the start" if sequence.below_start else "")
             + "."
         )
@@ -281,13 +285,15 @@ class Command(SequenceCommand):
         if sequence.duplicate_count:
             write(
                 f"  duplicates ({sequence.duplicate_count}): "
-                + ", ".join(f"{value} ({count} documents)" for value, count in sequence.duplicates)
+                + ", ".join(
+                    f"{value} ({_documents(count)})" for value, count in sequence.duplicates
+                )
                 + more(sequence.duplicate_truncated)
             )
         if sequence.ahead_count:
             write(
-                f"  AHEAD of the sequence ({sequence.ahead_count} documents; the next draws "
-                "will issue these again): "
+                f"  AHEAD of the sequence ({_documents(sequence.ahead_count)}; the next "
+                "draws will issue these again): "
                 + ", ".join(str(value) for value in sequence.ahead_values)
                 + more(sequence.ahead_truncated)
             )
