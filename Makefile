@@ -19,7 +19,7 @@ NEW_PYTHON ?= $(shell for v in 3.13 3.12; do \
 PORT ?= 8000
 DEMO := $(BIN)/python demo/manage.py
 
-.PHONY: help install test test-django6 test-faults test-faults-long lint messages messages-check demo demo-setup bench bench-smoke clean
+.PHONY: help install test test-django6 test-faults test-faults-long lint messages messages-check demo demo-setup bench bench-check bench-smoke clean
 
 help:
 	@echo "make test          run the tests on every reachable database (SQLite, PostgreSQL, MariaDB)"
@@ -32,6 +32,7 @@ help:
 	@echo "make demo          run the demo project on 127.0.0.1:$(PORT) (PORT=... to change)"
 	@echo "make demo-setup    migrate the demo's database, create its users and sample data"
 	@echo "make bench         time sequences against the raw driver; writes benchmarks/RESULTS.md"
+	@echo "make bench-check   time sequence_check on 1,000,000 documents; writes benchmarks/RESULTS-check.md"
 	@echo "make bench-smoke   the benchmarks in a few seconds per backend, correctness only"
 
 $(STAMP): pyproject.toml
@@ -87,6 +88,11 @@ messages-check: $(STAMP)
 # Timings: every reachable backend, about 6 minutes (more on a busy machine); ARGS="--backends sqlite" to narrow.
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks $(ARGS)
+
+# sequence_check on 1,000,000 documents per backend; writes benchmarks/RESULTS-check.md.
+# Not part of `make bench`: filling the tables takes minutes.
+bench-check: $(STAMP)
+	$(BIN)/python -m benchmarks.check $(ARGS)
 
 # Correctness only (tests/test_benchmarks.py runs the same on each backend in `make test`).
 bench-smoke: $(STAMP)
