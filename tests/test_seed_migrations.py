@@ -17,7 +17,7 @@ from django.core.management.commands import makemigrations as django_makemigrati
 from django.db.migrations.loader import MigrationLoader
 
 from sequences import get_last_value, get_next_value, reset_sequence
-from sequences.models import SequenceChange
+from sequences.models import Sequence, SequenceChange
 from sequences.operations import SeedSequence
 
 from .command_utils import call, run_cli
@@ -27,8 +27,13 @@ from .shop_fixture import shop_fixture  # noqa: F401  (the "shop" fixture)
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "other"])
 
 
+#: The label the app is installed under: "gapless" in the relabelled run.
+LABEL = Sequence._meta.app_label
+
+
 def sequences_leaf():
-    return MigrationLoader(None).graph.leaf_nodes("sequences")[0]
+    (leaf,) = MigrationLoader(None).graph.leaf_nodes(LABEL)
+    return leaf
 
 
 def make(*args, **options):
@@ -276,7 +281,7 @@ def test_seed_from_a_model_missing_from_the_migration_state_says_so(shop):
         "from django.db import migrations\n\n"
         "from sequences.operations import SeedSequence\n\n\n"
         "class Migration(migrations.Migration):\n"
-        "    dependencies = [('shop', '0001_initial'), ('sequences', '0001_initial')]\n"
+        f"    dependencies = [('shop', '0001_initial'), ('{LABEL}', '0003_sequencechange')]\n"
         "    operations = [SeedSequence('x', from_field='shop.Receipt.number')]\n"
     )
     with pytest.raises(LookupError) as info:
