@@ -15,6 +15,7 @@ import pytest
 from django.core.management import CommandError, get_commands
 from django.core.management.commands import makemigrations as django_makemigrations
 from django.db.migrations.loader import MigrationLoader
+from django.test import override_settings
 
 from sequences import get_last_value, get_next_value, reset_sequence
 from sequences.models import Sequence, SequenceChange
@@ -407,6 +408,18 @@ def test_seed_refuses_an_app_without_migrations(shop):
         "one. Create its first migration (makemigrations staticfiles) or put the seed in an "
         "app that has migrations."
     )
+
+
+def test_seed_refuses_to_write_a_migration_without_the_sequences_migrations(shop, settings):
+    # The demo app's migrations depend on those of sequences: without them too.
+    without = {**settings.MIGRATION_MODULES, LABEL: None, "billing": None}
+    with override_settings(MIGRATION_MODULES=without):
+        message = command_error("--seed-sequence", "a=1")
+    assert message == (
+        f"--seed-sequence: no migrations found for the sequences app (label {LABEL!r}); "
+        "a seed migration must run after them."
+    )
+    assert new_files(shop) == []
 
 
 def test_seed_errors_exit_1_on_the_command_line(shop, capsys):
