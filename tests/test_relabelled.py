@@ -10,13 +10,19 @@ skipped or does not run.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import pytest
+from django.core.checks import run_checks
+
+from sequences import get_next_value
 from sequences.models import Sequence, SequenceChange
+from sequences.relabelling import check_tables_left_behind
 
 from . import settings as test_settings
 
@@ -77,3 +83,96 @@ def test_admin_commands_and_migrations_pass_under_a_relabelled_app(tmp_path):
     assert counts["failures"] == counts["errors"] == counts["skipped"] == 0, summary
     assert counts["tests"] >= MINIMUM_TESTS, summary
     assert "test_the_app_is_installed_under_the_label_the_run_asks_for" in junit.read_text()
+
+
+# Relabelling an installation that has handed out numbers
+
+CHECK_SCRIPT = """
+import json, os
+import django
+from django.conf import settings
+
+case = json.loads(os.environ["CASE"])
+settings.configure(
+    DATABASES={"default": case["database"]},
+    INSTALLED_APPS=case["apps"],
+    USE_TZ=True,
+    DEFAULT_AUTO_FIELD="django.db.models.BigAutoField",
+)
+django.setup()
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
+from django.db import connection
+
+creation = connection.creation
+name = creation._create_test_db(verbosity=0, autoclobber=True, keepdb=False)
+connection.close()
+connection.settings_dict["NAME"] = name
+try:
+    with connection.cursor() as cursor:
+        # What django-sequences (3.1 or this one) left under the label "sequences".
+        cursor.execute("CREATE TABLE sequences_sequence (name VARCHAR(100) PRIMARY KEY, "
+                       "last BIGINT NOT NULL)")
+        for row in case["old_rows"]:
+            cursor.execute("INSERT INTO sequences_sequence (name, last) VALUES (%s, %s)", row)
+    try:
+        # Checks run as they do on the command line (call_command skips them).
+        call_command("migrate", verbosity=0, skip_checks=False)
+        outcome = "migrated"
+    except SystemCheckError as exc:
+        outcome = str(exc)
+    print(json.dumps({
+        "outcome": outcome,
+        "tables": sorted(t for t in connection.introspection.table_names()
+                         if t.endswith("_sequence")),
+    }))
+finally:
+    connection.close()
+    creation._destroy_test_db(name, verbosity=0)
+"""
+
+RELABELLED_APP = "tests.relabelled.RelabelledSequencesConfig"
+
+
+def migrate_fresh_database(apps, old_rows):
+    case = {"apps": apps, "old_rows": old_rows, "database": test_settings.database("_left")}
+    environment = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    result = subprocess.run(
+        [sys.executable, "-c", CHECK_SCRIPT],
+        cwd=ROOT,
+        env={**environment, "CASE": json.dumps(case)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_migrate_under_a_new_label_stops_when_the_old_table_holds_sequences():
+    outcome = migrate_fresh_database([RELABELLED_APP], [["invoices", 42]])
+    assert outcome["tables"] == ["sequences_sequence"]  # nothing created
+    assert "sequences.E020" in outcome["outcome"]
+    assert (
+        "The sequences app is installed under the label 'gapless', so its table is "
+        "'gapless_sequence', which is missing or empty on database 'default'; but "
+        "'sequences_sequence' there holds sequences."
+    ) in outcome["outcome"]
+
+
+def test_migrate_under_a_new_label_goes_on_when_the_old_table_is_empty():
+    outcome = migrate_fresh_database([RELABELLED_APP], [])
+    assert outcome == {"outcome": "migrated", "tables": ["gapless_sequence", "sequences_sequence"]}
+
+
+@pytest.mark.django_db
+def test_the_check_is_silent_under_the_label_the_tables_have():
+    get_next_value("invoices")
+    assert check_tables_left_behind(databases=["default"]) == []
+    assert run_checks(tags=["database"], databases=["default"]) == []
+
+
+def test_migrate_under_a_new_label_goes_on_when_another_app_holds_sequences():
+    apps = [RELABELLED_APP, "tests.relabelled.SequencesLabelClashConfig"]
+    outcome = migrate_fresh_database(apps, [["theirs", 7]])
+    assert outcome == {"outcome": "migrated", "tables": ["gapless_sequence", "sequences_sequence"]}
