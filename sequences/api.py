@@ -113,7 +113,7 @@ def delete(sequence_name: str = "default", *, using: str | None = None) -> bool:
     check_name(sequence_name)
     alias = _write_alias(using)
     with transaction.atomic(using=alias):
-        last = locked_last(Sequence, sequence_name, using=alias)
+        last = locked_last_value(sequence_name, using=alias)
         if last is None:
             return False
         Sequence.objects.using(alias).filter(name=sequence_name).delete()
