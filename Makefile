@@ -95,6 +95,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
+	$(BIN)/mypy --scripts-are-modules .ci/package-check
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
 # Timings: every reachable backend, about 6 minutes (more on a busy machine); ARGS="--backends sqlite" to narrow.
