@@ -161,3 +161,19 @@ def test_a_published_egg_info_is_reported(site):
     [warning] = installation_warnings()
 
     assert "The published django-sequences 2.9 is installed" in warning.msg
+
+
+@pytest.mark.parametrize(
+    "direct_url",
+    [
+        "{not json",
+        "[]",
+        f'{{"dir_info": {{}}, "url": "{PACKAGE_DIR.parent.as_uri()}"}}',
+        '{"vcs_info": {"vcs": "git"}, "url": "https://example.invalid/django-sequences.git"}',
+    ],
+    ids=["malformed", "not-an-object", "not-editable", "from-vcs"],
+)
+def test_a_direct_url_that_is_no_editable_install_here_is_reported(site, direct_url):
+    write_metadata(site, version="3.1", top_level=["sequences"], direct_url=direct_url)
+
+    assert [w.id for w in installation_warnings()] == ["sequences.W010"]
