@@ -37,12 +37,13 @@ help:
 	@echo "(pkg-config, libmariadb-dev, chromium, gettext) when root with apt-get; otherwise"
 	@echo "they say what they skip. SEQUENCES_SYSTEM_PACKAGES=0 turns that step off."
 
-# System packages (pkg-config, libmariadb-dev, chromium, gettext): installed when
-# missing and root, else one line per skipped part. SEQUENCES_SYSTEM_PACKAGES=0 turns it off.
+# System packages (pkg-config, libmariadb-dev, chromium, gettext) for `make install`
+# and `make test`: installed when missing and root, else one line per skipped part.
+# SEQUENCES_SYSTEM_PACKAGES=0 turns it off. (The demo needs none of them.)
 system-packages:
 	@bash .ci/system-packages
 
-$(STAMP): pyproject.toml | system-packages
+$(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	@# The project's old distribution name: the same sequences/ folder, so it must go
@@ -63,7 +64,7 @@ mysql-driver: $(STAMP)
 	  || $(BIN)/python -m pip install -q -e ".[mysql]" \
 	  || echo "*** mysqlclient did not build: the MariaDB tests will be skipped"
 
-install: $(STAMP) mysql-driver
+install: system-packages $(STAMP) mysql-driver
 
 test: system-packages mysql-driver
 	$(BIN)/python tests/run_backends.py $(ARGS)
@@ -110,7 +111,7 @@ bench-smoke: $(STAMP)
 package-check: $(STAMP)
 	$(BIN)/python .ci/package-check
 
-demo-setup: $(STAMP)
+demo-setup: $(STAMP) mysql-driver
 	$(DEMO) migrate --noinput
 	$(DEMO) demo_setup --url http://127.0.0.1:$(PORT)/
 
