@@ -11,8 +11,10 @@ class SequencesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from .checks import check_published_distribution
         from .relabelling import check_tables_left_behind
 
+        checks.register(check_published_distribution, checks.Tags.compatibility)
         # A database check: run by "check --database ALIAS" and by migrate,
         # before migrate would create the new label's empty tables.
         checks.register(check_tables_left_behind, checks.Tags.database)
