@@ -19,11 +19,12 @@ NEW_PYTHON ?= $(shell for v in 3.13 3.12; do \
 PORT ?= 8000
 DEMO := $(BIN)/python demo/manage.py
 
-.PHONY: help install test test-django6 test-faults test-faults-long lint demo demo-setup bench bench-smoke clean
+.PHONY: help install test test-django6 test-failover test-faults test-faults-long lint demo demo-setup bench bench-smoke clean
 
 help:
 	@echo "make test          run the tests on every reachable database (SQLite, PostgreSQL, MariaDB)"
 	@echo "make test-django6  run them on Python 3.13/3.12 with the newest Django 6.x and psycopg2"
+	@echo "make test-failover throwaway PostgreSQL servers: failover to a synchronous standby, pgbouncer"
 	@echo "make test-faults   restart PostgreSQL in the middle of a load run (needs root on this machine)"
 	@echo "make test-faults-long  the whole fault suite for two minutes a test, every backend"
 	@echo "make lint          ruff check, ruff format --check, mypy, makemigrations --check"
@@ -57,6 +58,16 @@ test-django6:
 	@# The benchmark smoke test's raw-driver floor needs psycopg 3, which this run leaves out.
 	$(NEW_VENV)/bin/python tests/run_backends.py --backends "sqlite postgresql" --require-all \
 	  --ignore=tests/test_benchmarks.py $(ARGS)
+
+# Throwaway servers of its own (PostgreSQL 15 binaries, Debian's pgbouncer) on free
+# ports in a temporary directory; the machine's servers are left alone. About a minute.
+test-failover: $(STAMP)
+	@command -v pgbouncer >/dev/null 2>&1 || test -x /usr/sbin/pgbouncer || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "Installing pgbouncer"; apt-get update -qq \
+	      && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer >/dev/null; \
+	  else echo "*** pgbouncer is missing (apt-get install pgbouncer): its test will be skipped"; fi; }
+	SEQUENCES_MULTISERVER=1 $(BIN)/python -m pytest -m multiserver tests/multiserver $(ARGS)
 
 # Restarts the local PostgreSQL server: never part of `make test`.
 test-faults: $(STAMP)
