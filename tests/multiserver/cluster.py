@@ -203,7 +203,7 @@ class Bouncer:
         self.config = self.root / "pgbouncer.ini"
         self.config.write_text(
             "[databases]\n"
-            f"* = host=127.0.0.1 port={cluster.port}\n"
+            f"* = host=127.0.0.1 port={cluster.port} user=postgres\n"
             "[pgbouncer]\n"
             "listen_addr = 127.0.0.1\n"
             f"listen_port = {self.port}\n"
