@@ -29,8 +29,8 @@ from django.db import Error, connections, transaction
 
 from sequences import get_next_value
 
+from .aliases import add_alias, migrate
 from .cluster import Cluster
-from .conftest import add_alias, migrate
 
 pytestmark = pytest.mark.multiserver
 

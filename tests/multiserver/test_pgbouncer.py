@@ -24,8 +24,8 @@ from django.db import connections, transaction
 
 from sequences import SequenceLocked, get_last_value, get_next_value, reset_sequence
 
+from .aliases import add_alias, migrate
 from .cluster import PGBOUNCER, Bouncer, Cluster
-from .conftest import add_alias, migrate
 
 pytestmark = pytest.mark.multiserver
 
