@@ -19,7 +19,7 @@ NEW_PYTHON ?= $(shell for v in 3.13 3.12; do \
 PORT ?= 8000
 DEMO := $(BIN)/python demo/manage.py
 
-.PHONY: help install test test-django6 test-failover test-faults test-faults-long lint demo demo-setup bench bench-smoke clean
+.PHONY: help install test test-django6 test-failover test-faults test-faults-long lint demo demo-setup bench bench-smoke bench-multiserver clean
 
 help:
 	@echo "make test          run the tests on every reachable database (SQLite, PostgreSQL, MariaDB)"
@@ -31,6 +31,7 @@ help:
 	@echo "make demo          run the demo project on 127.0.0.1:$(PORT) (PORT=... to change)"
 	@echo "make demo-setup    migrate the demo's database, create its users and sample data"
 	@echo "make bench         time sequences against the raw driver; writes benchmarks/RESULTS.md"
+	@echo "make bench-multiserver  a hot sequence with a synchronous standby (throwaway servers, ~1 min)"
 	@echo "make bench-smoke   the benchmarks in a few seconds per backend, correctness only"
 
 $(STAMP): pyproject.toml
@@ -87,6 +88,10 @@ lint: $(STAMP)
 # Timings: every reachable backend, about 6 minutes (more on a busy machine); ARGS="--backends sqlite" to narrow.
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks $(ARGS)
+
+# Throwaway primary + synchronous standby; not part of `make bench`'s time budget.
+bench-multiserver: $(STAMP)
+	$(BIN)/python -m benchmarks.multiserver --output benchmarks/RESULTS-multiserver.md $(ARGS)
 
 # Correctness only (tests/test_benchmarks.py runs the same on each backend in `make test`).
 bench-smoke: $(STAMP)
