@@ -19,12 +19,13 @@ NEW_PYTHON ?= $(shell for v in 3.13 3.12; do \
 PORT ?= 8000
 DEMO := $(BIN)/python demo/manage.py
 
-.PHONY: help install test test-django6 test-failover test-faults test-faults-long lint demo demo-setup bench bench-smoke bench-multiserver clean
+.PHONY: help install test test-django6 test-failover test-galera test-faults test-faults-long lint demo demo-setup bench bench-smoke bench-multiserver clean
 
 help:
 	@echo "make test          run the tests on every reachable database (SQLite, PostgreSQL, MariaDB)"
 	@echo "make test-django6  run them on Python 3.13/3.12 with the newest Django 6.x and psycopg2"
 	@echo "make test-failover throwaway PostgreSQL servers: failover to a synchronous standby, pgbouncer"
+	@echo "make test-galera   a throwaway three-node MariaDB Galera cluster: writer killed, multi-writer"
 	@echo "make test-faults   restart PostgreSQL in the middle of a load run (needs root on this machine)"
 	@echo "make test-faults-long  the whole fault suite for two minutes a test, every backend"
 	@echo "make lint          ruff check, ruff format --check, mypy, makemigrations --check"
@@ -60,15 +61,28 @@ test-django6:
 	$(NEW_VENV)/bin/python tests/run_backends.py --backends "sqlite postgresql" --require-all \
 	  --ignore=tests/test_benchmarks.py $(ARGS)
 
-# Throwaway servers of its own (PostgreSQL 15 binaries, Debian's pgbouncer) on free
-# ports in a temporary directory; the machine's servers are left alone. About a minute.
-test-failover: $(STAMP)
-	@command -v pgbouncer >/dev/null 2>&1 || test -x /usr/sbin/pgbouncer || { \
+# Throwaway servers of their own (PostgreSQL 15 binaries, Debian's pgbouncer; for
+# test-galera, mariadbd with galera-4 and rsync) on free ports in a temporary
+# directory; the machine's servers are left alone. About a minute each.
+# Missing Debian packages are installed when running as root with apt-get.
+define apt_install
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "Installing pgbouncer"; apt-get update -qq \
-	      && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer >/dev/null; \
-	  else echo "*** pgbouncer is missing (apt-get install pgbouncer): its test will be skipped"; fi; }
-	SEQUENCES_MULTISERVER=1 $(BIN)/python -m pytest -m multiserver tests/multiserver $(ARGS)
+	    echo "Installing$$missing"; apt-get update -qq \
+	      && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "*** Not installed:$$missing (apt-get install$$missing): their tests will be skipped"; fi; \
+	fi
+endef
+
+test-failover: $(STAMP)
+	$(call apt_install,postgresql-15 pgbouncer)
+	SEQUENCES_MULTISERVER=1 $(BIN)/python -m pytest -m multiserver tests/multiserver/test_failover.py \
+	  tests/multiserver/test_unreplicated_commit.py tests/multiserver/test_pgbouncer.py $(ARGS)
+
+test-galera: $(STAMP)
+	$(call apt_install,mariadb-server galera-4 rsync)
+	SEQUENCES_MULTISERVER=1 $(BIN)/python -m pytest -m multiserver tests/multiserver/test_galera.py $(ARGS)
 
 # Restarts the local PostgreSQL server: never part of `make test`.
 test-faults: $(STAMP)

@@ -8,12 +8,21 @@ from django.core.management import call_command
 from django.db import connections
 
 
-def add_alias(alias: str, *, host: str, port: str, **options: Any) -> None:
+def add_alias(
+    alias: str,
+    *,
+    host: str,
+    port: str,
+    engine: str = "django.db.backends.postgresql",
+    name: str = "postgres",
+    user: str = "postgres",
+    **options: Any,
+) -> None:
     """Point the Django database alias ``alias`` at a throwaway server."""
     settings = {
-        "ENGINE": "django.db.backends.postgresql",
-        "NAME": "postgres",
-        "USER": "postgres",
+        "ENGINE": engine,
+        "NAME": name,
+        "USER": user,
         "HOST": host,
         "PORT": port,
         "OPTIONS": {"connect_timeout": 3, **options},

@@ -81,10 +81,11 @@ def run(command: list[str], *, timeout: float = 60) -> str:
     return done.stdout
 
 
-def make_directory() -> Path:
+def make_directory(owner: str = SERVER_USER) -> Path:
+    """A temporary directory that ``owner`` (when running as root) may write in."""
     path = Path(tempfile.mkdtemp(prefix="multi-pg-"))
     if os.geteuid() == 0:
-        entry = pwd.getpwnam(SERVER_USER)
+        entry = pwd.getpwnam(owner)
         os.chown(path, entry.pw_uid, entry.pw_gid)
     return path
 
