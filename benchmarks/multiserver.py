@@ -101,6 +101,7 @@ def main() -> int:
             time.sleep(0.05)
         add_alias("multi_bench", host="127.0.0.1", port=str(primary.port))
         migrate("multi_bench")
+        version = primary.query("SHOW server_version")[0][0]
         with connections["multi_bench"].cursor() as cursor:
             cursor.execute(CREATE_DOCUMENTS)
         remove_alias("multi_bench")
@@ -130,6 +131,12 @@ def main() -> int:
         cluster.remove(root)
 
     lines = [
+        "# A hot sequence with a synchronous standby (`make bench-multiserver`)",
+        "",
+        f"{time.strftime('%Y-%m-%d', time.gmtime())}, {os.cpu_count()} CPUs, PostgreSQL"
+        f" {version}, primary and standby on this machine (loopback), fsync on,"
+        f" {args.seconds:g} s per step. Each transaction: one draw, one insert, commit.",
+        "",
         "| synchronous_commit | clients | sequences | commits/s | median ms | p95 ms |",
         "|---|---:|---:|---:|---:|---:|",
     ]
