@@ -15,6 +15,7 @@ the warning: only a cancellation that the server reports can be seen here.
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +37,8 @@ CANCELLED_WAIT = "canceling wait for synchronous replication"
 # Stored on the Django connection object: one watch per connection (and so
 # per thread), created at its first draw on PostgreSQL.
 ATTRIBUTE = "_sequences_replication_watch"
+# Stored on a psycopg 3 connection: [the watch of the Django connection using it].
+OWNER = "_sequences_notice_owner"
 
 
 def record_draw(connection: BaseDatabaseWrapper, sequence_name: str, values: range) -> None:
@@ -68,6 +71,10 @@ def _listen_from_the_start(sender: Any, connection: BaseDatabaseWrapper, **kwarg
 
 
 connection_created.connect(_listen_from_the_start, dispatch_uid="sequences.replication")
+
+
+def _dispatch(owner: list[_Watch], diagnostic: Any) -> None:
+    owner[0].on_notice(diagnostic)
 
 
 class _Watch:
@@ -130,12 +137,20 @@ class _Watch:
         add_handler = getattr(driver_connection, "add_notice_handler", None)
         if add_handler is not None:  # psycopg 3 calls it as notices arrive
             self.notices = None
-            add_handler(self._on_notice)
+            # A pool (Django's OPTIONS["pool"]) hands a driver connection to
+            # one Django connection after another: one handler per driver
+            # connection, reporting to the watch that uses it now.
+            owner = getattr(driver_connection, OWNER, None)
+            if owner is None:
+                owner = [self]
+                setattr(driver_connection, OWNER, owner)
+                add_handler(functools.partial(_dispatch, owner))
+            owner[0] = self
         else:  # psycopg2 appends them to connection.notices
             self.notices = getattr(driver_connection, "notices", None)
             self.seen = self.notices[-1] if self.notices else None
 
-    def _on_notice(self, diagnostic: Any) -> None:
+    def on_notice(self, diagnostic: Any) -> None:
         primary = diagnostic.message_primary or ""
         if CANCELLED_WAIT in primary:
             # As psycopg2 words its notices, so that receivers see one format.

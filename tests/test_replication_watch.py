@@ -12,9 +12,7 @@ never a stale warning. Runs with psycopg 3 (``make test``) and psycopg2
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -126,28 +124,3 @@ def test_the_setting_turns_the_watch_off(reports) -> None:
         connection.close()
     connection.ensure_connection()
     assert ATTRIBUTE in connection.__dict__
-
-
-DOC = Path(__file__).resolve().parent.parent / "docs" / "multi-server.md"
-
-
-def doc_examples() -> dict[str, Any]:
-    """Run the Python blocks of docs/multi-server.md, in order, in one namespace."""
-    namespace: dict[str, Any] = {"alerts": []}
-    exec("def alert(text):\n    alerts.append(text)", namespace)
-    for block in re.findall(r"```python\n(.*?)```", DOC.read_text(), re.S):
-        exec(compile(block, str(DOC), "exec"), namespace)
-    return namespace
-
-
-def test_the_documented_receiver_is_called(reports) -> None:
-    namespace = doc_examples()
-    assert namespace["DATABASES"]["default"]["DISABLE_SERVER_SIDE_CURSORS"] is True
-    try:
-        with transaction.atomic():
-            get_next_values(2, "invoices")
-            warn()
-        [text] = namespace["alerts"]
-        assert text.startswith("Unreplicated numbers on default: (('invoices', range(1, 3)),)")
-    finally:
-        commit_not_replicated.disconnect(namespace["page_the_operator"])
