@@ -19,13 +19,14 @@ NEW_PYTHON ?= $(shell for v in 3.13 3.12; do \
 PORT ?= 8000
 DEMO := $(BIN)/python demo/manage.py
 
-.PHONY: help install test test-django6 test-failover test-galera test-faults test-faults-long lint demo demo-setup bench bench-smoke bench-multiserver clean
+.PHONY: help install test test-django6 test-failover test-galera test-patroni test-faults test-faults-long lint demo demo-setup bench bench-smoke bench-multiserver clean
 
 help:
 	@echo "make test          run the tests on every reachable database (SQLite, PostgreSQL, MariaDB)"
 	@echo "make test-django6  run them on Python 3.13/3.12 with the newest Django 6.x and psycopg2"
 	@echo "make test-failover throwaway PostgreSQL servers: failover to a synchronous standby, pgbouncer"
 	@echo "make test-galera   a throwaway three-node MariaDB Galera cluster: writer killed, multi-writer"
+	@echo "make test-patroni  optional: Patroni (etcd, 3 nodes, strict synchronous mode) failover, ~1 min"
 	@echo "make test-faults   restart PostgreSQL in the middle of a load run (needs root on this machine)"
 	@echo "make test-faults-long  the whole fault suite for two minutes a test, every backend"
 	@echo "make lint          ruff check, ruff format --check, mypy, makemigrations --check"
@@ -83,6 +84,11 @@ test-failover: $(STAMP)
 test-galera: $(STAMP)
 	$(call apt_install,mariadb-server galera-4 rsync)
 	SEQUENCES_MULTISERVER=1 $(BIN)/python -m pytest -m multiserver tests/multiserver/test_galera.py $(ARGS)
+
+# Optional (not in CI): stops by itself, about a minute.
+test-patroni: $(STAMP)
+	$(call apt_install,postgresql-15 patroni etcd-server)
+	SEQUENCES_MULTISERVER=1 $(BIN)/python -m pytest -m multiserver tests/multiserver/test_patroni.py $(ARGS)
 
 # Restarts the local PostgreSQL server: never part of `make test`.
 test-faults: $(STAMP)

@@ -104,6 +104,24 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+def running_pid(pid_file: Path, marker: Path) -> int | None:
+    """The pid in ``pid_file``, if that process still runs with ``marker`` in its command line.
+
+    A pid file left by a killed server may name a pid that the system has
+    since given to another process: that one is never signalled.
+    """
+    try:
+        pid = int(pid_file.read_text().split()[0])
+        command = (Path("/proc") / str(pid) / "cmdline").read_bytes()
+    except (OSError, ValueError, IndexError):
+        return None
+    return pid if str(marker).encode() in command else None
+
+
+def running_postmaster(data: Path) -> int | None:
+    return running_pid(data / "postmaster.pid", data)
+
+
 def _kill(pids: list[int]) -> None:
     for pid in pids:
         with contextlib.suppress(ProcessLookupError):
@@ -157,10 +175,7 @@ class Cluster:
         run([str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-w", "-t", "30", "promote"])
 
     def postmaster_pid(self) -> int | None:
-        try:
-            return int((self.data / "postmaster.pid").read_text().split()[0])
-        except (OSError, ValueError, IndexError):
-            return None
+        return running_postmaster(self.data)
 
     def kill(self) -> None:
         """SIGKILL the postmaster and every one of its processes, as a crashed machine."""
@@ -232,10 +247,7 @@ class Bouncer:
         raise RuntimeError(f"pgbouncer did not start: {self.root / 'pgbouncer.log'}")
 
     def destroy(self) -> None:
-        try:
-            pid = int((self.root / "pgbouncer.pid").read_text().split()[0])
-        except (OSError, ValueError, IndexError):
-            pid = None
+        pid = running_pid(self.root / "pgbouncer.pid", self.config)
         if pid is not None:
             _kill([pid])
         if self in _live:

@@ -120,20 +120,18 @@ class Node:
         )
 
     def pid(self) -> int | None:
-        try:
-            return int((self.root / f"{self.name}.pid").read_text().split()[0])
-        except (OSError, ValueError, IndexError):
-            return None
+        return cluster.running_pid(self.root / f"{self.name}.pid", self.config)
 
     def kill(self) -> None:
         """SIGKILL the server (and the rsync it may run), as a crashed machine."""
         pid = self.pid()
         pids = [pid, *cluster._children(pid)] if pid else []
-        if self.process is not None:
-            pids.append(self.process.pid)  # runuser, or mariadbd itself
+        alive = self.process is not None and self.process.poll() is None
+        if alive:
+            pids.append(self.process.pid)  # type: ignore[union-attr]  # runuser, or mariadbd
         cluster._kill(pids)
-        if self.process is not None:
-            self.process.wait(10)
+        if alive:
+            self.process.wait(10)  # type: ignore[union-attr]
 
     def connect(self) -> Any:
         import MySQLdb

@@ -12,7 +12,7 @@ the standby is promoted. On the new primary:
 - the first value after the failover follows the last one before it;
 - a commit in doubt (an error at COMMIT) is there or not, never twice.
 
-Run by ``make test-failover``; about 30 s.
+Run by ``make test-failover``; about 15 s.
 """
 
 from __future__ import annotations
