@@ -34,8 +34,8 @@ logger = logging.getLogger("sequences")
 # be recognised (the default of a C or en_* locale).
 CANCELLED_WAIT = "canceling wait for synchronous replication"
 
-# Stored on the Django connection object: one watch per connection (and so
-# per thread), created at its first draw on PostgreSQL.
+# Stored on the Django connection object: one watch per PostgreSQL connection
+# (and so per thread), created when it connects.
 ATTRIBUTE = "_sequences_replication_watch"
 # Stored on a psycopg 3 connection: [the watch of the Django connection using it].
 OWNER = "_sequences_notice_owner"
