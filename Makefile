@@ -19,11 +19,14 @@ NEW_PYTHON ?= $(shell for v in 3.13 3.12; do \
 PORT ?= 8000
 DEMO := $(BIN)/python demo/manage.py
 
-.PHONY: help system-packages mysql-driver install test package-check test-django6 test-faults test-faults-long lint messages messages-check demo demo-setup bench bench-check bench-smoke clean
+.PHONY: help system-packages mysql-driver install test package-check test-django6 test-failover test-galera test-patroni test-faults test-faults-long lint messages messages-check demo demo-setup bench bench-check bench-smoke bench-multiserver clean
 
 help:
 	@echo "make test          run the tests on every reachable database (SQLite, PostgreSQL, MariaDB)"
 	@echo "make test-django6  run them on Python 3.13/3.12 with the newest Django 6.x and psycopg2"
+	@echo "make test-failover throwaway PostgreSQL servers: failover to a synchronous standby, pgbouncer"
+	@echo "make test-galera   a throwaway three-node MariaDB Galera cluster: writer killed, multi-writer"
+	@echo "make test-patroni  optional: Patroni (etcd, 3 nodes, strict synchronous mode) failover, ~1 min"
 	@echo "make test-faults   restart PostgreSQL in the middle of a load run (needs root on this machine)"
 	@echo "make test-faults-long  the whole fault suite for two minutes a test, every backend"
 	@echo "make lint          ruff check, ruff format --check, mypy, makemigrations --check, messages-check"
@@ -33,6 +36,7 @@ help:
 	@echo "make demo-setup    migrate the demo's database, create its users and sample data"
 	@echo "make bench         time sequences against the raw driver; writes benchmarks/RESULTS.md"
 	@echo "make bench-check   time sequence_check on 1,000,000 documents; writes benchmarks/RESULTS-check.md"
+	@echo "make bench-multiserver  a hot sequence with a synchronous standby (throwaway servers, ~1 min)"
 	@echo "make bench-smoke   the benchmarks in a few seconds per backend, correctness only"
 	@echo "make package-check build the wheel and sdist, install the wheel in a clean venv, check it"
 	@echo
@@ -86,6 +90,34 @@ test-django6:
 	$(NEW_VENV)/bin/python tests/run_backends.py --backends "sqlite postgresql" --require-all \
 	  --ignore=tests/test_benchmarks.py $(ARGS)
 
+# Throwaway servers of their own (PostgreSQL 15 binaries, Debian's pgbouncer; for
+# test-galera, mariadbd with galera-4 and rsync) on free ports in a temporary
+# directory; the machine's servers are left alone. About a minute each.
+# Missing Debian packages are installed when running as root with apt-get.
+define apt_install
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "Installing$$missing"; apt-get update -qq \
+	      && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "*** Not installed:$$missing (apt-get install$$missing): their tests will be skipped"; fi; \
+	fi
+endef
+
+test-failover: $(STAMP)
+	$(call apt_install,postgresql-15 pgbouncer)
+	SEQUENCES_MULTISERVER=1 $(BIN)/python -m pytest -m multiserver tests/multiserver/test_failover.py \
+	  tests/multiserver/test_unreplicated_commit.py tests/multiserver/test_pgbouncer.py $(ARGS)
+
+test-galera: $(STAMP)
+	$(call apt_install,mariadb-server galera-4 rsync)
+	SEQUENCES_MULTISERVER=1 $(BIN)/python -m pytest -m multiserver tests/multiserver/test_galera.py $(ARGS)
+
+# Optional (not in CI): stops by itself, about a minute.
+test-patroni: $(STAMP)
+	$(call apt_install,postgresql-15 patroni etcd-server)
+	SEQUENCES_MULTISERVER=1 $(BIN)/python -m pytest -m multiserver tests/multiserver/test_patroni.py $(ARGS)
+
 # Restarts the local PostgreSQL server: never part of `make test`.
 test-faults: $(STAMP)
 	SEQUENCES_DISRUPTIVE=1 SEQUENCES_TEST_BACKEND=postgresql \
@@ -119,6 +151,10 @@ bench: $(STAMP)
 # Not part of `make bench`: filling the tables takes minutes.
 bench-check: $(STAMP)
 	$(BIN)/python -m benchmarks.check $(ARGS)
+
+# Throwaway primary + synchronous standby; not part of `make bench`'s time budget.
+bench-multiserver: $(STAMP)
+	$(BIN)/python -m benchmarks.multiserver --output benchmarks/RESULTS-multiserver.md $(ARGS)
 
 # Correctness only (tests/test_benchmarks.py runs the same on each backend in `make test`).
 bench-smoke: $(STAMP)

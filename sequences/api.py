@@ -14,6 +14,7 @@ from django.db import connections, router, transaction
 from .backends import DrawRequest, get_draw_function
 from .changes import change_sequence, locked_last, record_change
 from .exceptions import SequenceOverflow
+from .replication import record_draw
 from .validation import check_arguments, check_int, check_name
 
 if TYPE_CHECKING:
@@ -60,7 +61,9 @@ def get_next_values(
     last = get_draw_function(connection)(connection, request)
     if last is None:
         raise SequenceOverflow(sequence_name, alias)
-    return range(last - batch_size + 1, last + 1)
+    values = range(last - batch_size + 1, last + 1)
+    record_draw(connection, sequence_name, values)  # for sequences.signals.commit_not_replicated
+    return values
 
 
 def get_next_value(
