@@ -19,17 +19,38 @@ if TYPE_CHECKING:
 
     from . import DrawRequest
 
-# nowait: lower lock_timeout to its minimum (1 ms) for this statement only. The
-# CTE runs before the insert takes any lock, and RETURNING puts the caller's
-# setting back. A lock timeout catches both waits that NOWAIT cannot: on a row
-# that another transaction updates, and on a row that another transaction is
-# still inserting (the first call of a sequence).
-NOWAIT = (
-    "WITH nowait AS (SELECT current_setting('lock_timeout') AS saved, "
-    "set_config('lock_timeout', '1ms', true)) "
+# A bounded wait (nowait: 1 ms, the smallest lock_timeout there is; 0 would
+# mean "no limit") sets the transaction-local lock_timeout inside the
+# statement itself, so a call stays one round trip. The lock timeout catches
+# both waits that NOWAIT cannot: on a row that another transaction updates,
+# and on a row that another transaction is still inserting (the first call of
+# a sequence).
+#
+# Order is made explicit, not left to the evaluation order of a select list:
+# ``saved`` reads the caller's setting, ``limited`` (which reads ``saved``)
+# lowers it, the insert draws its one row from ``limited``, and the final
+# select, whose FROM clause holds the insert's output, puts the caller's
+# setting back. The LEFT JOIN yields a row even when the insert returns none
+# (the sequence is full), so the setting is restored on both outcomes in
+# which the transaction stays usable: a value or SequenceOverflow. After a
+# lock error the transaction (or the savepoint around the call) is aborted,
+# and rolling it back restores the setting as PostgreSQL does for every
+# SET LOCAL.
+#
+# The limit covers the row locks only. The insert's table lock (ROW
+# EXCLUSIVE) is taken when the statement is parsed, before any of it runs: a
+# transaction holding a conflicting table lock (LOCK TABLE, ALTER TABLE,
+# TRUNCATE, a running migrate) makes this call wait under the caller's own
+# lock_timeout, nowait or not.
+LIMITED = (
+    "WITH saved AS MATERIALIZED (SELECT current_setting('lock_timeout') AS lock_timeout), "
+    "limited AS MATERIALIZED (SELECT set_config('lock_timeout', %s, true) FROM saved), "
+    "drawn AS ("
+    "INSERT INTO {table} AS seq (name, last) SELECT %s, %s FROM limited "
+    "ON CONFLICT (name) DO UPDATE SET last = {advance} RETURNING seq.last) "
+    "SELECT drawn.last, set_config('lock_timeout', saved.lock_timeout, true) "
+    "FROM saved LEFT JOIN drawn ON true"
 )
-NOWAIT_VALUES = "SELECT %s, %s FROM nowait"
-NOWAIT_RESTORE = ", (SELECT set_config('lock_timeout', saved, true) FROM nowait)"
 
 # Advance by batch_size while that stays <= 2**63 - 1; past that, no row comes
 # back and the caller raises SequenceOverflow.
@@ -39,22 +60,22 @@ ADVANCE = "seq.last + %s WHERE seq.last <= %s"
 ADVANCE_OR_RESET = "CASE WHEN seq.last >= %s THEN %s ELSE seq.last + %s END"
 
 UPSERT = (
-    "{nowait}INSERT INTO {table} AS seq (name, last) {values} "
+    "INSERT INTO {table} AS seq (name, last) VALUES (%s, %s) "
     "ON CONFLICT (name) DO UPDATE SET last = {advance} "
-    "RETURNING last{restore}"
+    "RETURNING last"
 )
+
+#: lock_timeout for nowait: PostgreSQL's smallest (0 would mean no limit).
+NOWAIT_LOCK_TIMEOUT = "1ms"
 
 LOCK_NOT_AVAILABLE = "55P03"
 
 
 @lru_cache(maxsize=64)
-def upsert_sql(table: str, *, reset: bool, nowait: bool) -> str:
-    return UPSERT.format(
-        nowait=NOWAIT if nowait else "",
-        table=table,
-        values=NOWAIT_VALUES if nowait else "VALUES (%s, %s)",
-        advance=ADVANCE_OR_RESET if reset else ADVANCE,
-        restore=NOWAIT_RESTORE if nowait else "",
+def upsert_sql(table: str, *, reset: bool, limited: bool = False) -> str:
+    """The draw statement; ``limited`` takes the lock_timeout as its first parameter."""
+    return (LIMITED if limited else UPSERT).format(
+        table=table, advance=ADVANCE_OR_RESET if reset else ADVANCE
     )
 
 
@@ -80,17 +101,20 @@ def draw(connection: BaseDatabaseWrapper, request: DrawRequest) -> int | None:
     sql = upsert_sql(
         table_name(connection),
         reset=request.reset_threshold is not None,
-        nowait=request.nowait,
+        limited=request.nowait,
     )
+    params = upsert_params(request)
+    if request.nowait:
+        params.insert(0, NOWAIT_LOCK_TIMEOUT)
     try:
         with connection.cursor() as cursor:
-            cursor.execute(sql, upsert_params(request))
+            cursor.execute(sql, params)
             row = cursor.fetchone()
     except OperationalError as exc:
         if _sqlstate(exc) == LOCK_NOT_AVAILABLE:  # nowait, or the caller's lock_timeout
             raise SequenceLocked(request.sequence_name, request.using) from exc
         raise
-    return None if row is None else int(row[0])
+    return None if row is None or row[0] is None else int(row[0])
 
 
 def _sqlstate(exc: BaseException) -> str | None:

@@ -33,7 +33,6 @@ def draw(connection: BaseDatabaseWrapper, request: DrawRequest) -> int | None:
     sql = upsert_sql(
         table_name(connection),
         reset=request.reset_threshold is not None,
-        nowait=False,
     )
     params = upsert_params(request)
     with connection.cursor() as cursor:
