@@ -5,12 +5,19 @@ from .api import (
     delete,
     get_last_value,
     get_next_value,
+    get_next_value_many,
     get_next_values,
     reset_sequence,
 )
-from .exceptions import SequenceLocked, SequenceOverflow, SequenceValueChanged
+from .exceptions import (
+    OutsideTransaction,
+    SequenceLocked,
+    SequenceOverflow,
+    SequenceValueChanged,
+)
 
 __all__ = [
+    "OutsideTransaction",
     "Sequence",
     "SequenceLocked",
     "SequenceOverflow",
@@ -18,6 +25,7 @@ __all__ = [
     "delete",
     "get_last_value",
     "get_next_value",
+    "get_next_value_many",
     "get_next_values",
     "reset_sequence",
 ]

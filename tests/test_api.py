@@ -306,6 +306,7 @@ class TestSequenceClass:
 
 def test_public_names():
     assert set(sequences.__all__) == {
+        "OutsideTransaction",
         "Sequence",
         "SequenceLocked",
         "SequenceOverflow",
@@ -313,6 +314,7 @@ def test_public_names():
         "delete",
         "get_last_value",
         "get_next_value",
+        "get_next_value_many",
         "get_next_values",
         "reset_sequence",
     }

@@ -1,27 +1,32 @@
 """PostgreSQL: one ``INSERT ... ON CONFLICT ... DO UPDATE ... RETURNING`` per call.
 
-Every path (plain, ``reset_value``, ``nowait``, batches) is a single statement,
-so a call costs one round trip inside the caller's transaction.
+Every path (plain, ``reset_value``, ``nowait``, ``timeout``, batches) is a
+single statement, so a call costs one round trip inside the caller's
+transaction.
 """
 
 from __future__ import annotations
 
+import math
+import time
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from django.db import OperationalError
+from django.db import IntegrityError, OperationalError
 
-from ..exceptions import SequenceLocked
+from ..exceptions import SequenceOverflow
+from ..validation import MAX_VALUE
 from . import table_name
 
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
 
-    from . import DrawRequest
+    from . import DrawRequest, ManyRequest
 
-# A bounded wait (nowait: 1 ms, the smallest lock_timeout there is; 0 would
-# mean "no limit") sets the transaction-local lock_timeout inside the
-# statement itself, so a call stays one round trip. The lock timeout catches
+# A bounded wait (timeout, rounded up to whole milliseconds; nowait: 1 ms, the
+# smallest lock_timeout there is, as 0 would mean "no limit") sets the
+# transaction-local lock_timeout inside the statement itself, so a call stays
+# one round trip. The lock timeout catches
 # both waits that NOWAIT cannot: on a row that another transaction updates,
 # and on a row that another transaction is still inserting (the first call of
 # a sequence).
@@ -65,10 +70,43 @@ UPSERT = (
     "RETURNING last"
 )
 
-#: lock_timeout for nowait: PostgreSQL's smallest (0 would mean no limit).
-NOWAIT_LOCK_TIMEOUT = "1ms"
+#: lock_timeout is an int of milliseconds; 1 ms is the smallest limit (0 is none).
+MAX_LOCK_TIMEOUT_MS = 2**31 - 1
+
+
+def lock_timeout_setting(seconds: float) -> str:
+    """``lock_timeout`` for a wait of ``seconds``: rounded up to whole ms, at least 1 ms."""
+    return f"{min(max(1, math.ceil(seconds * 1000)), MAX_LOCK_TIMEOUT_MS)}ms"
+
+
+# get_next_value_many: one row per name, inserted (and so locked) in the order
+# of the array, which the caller sorted: ORDER BY the array's ordinality makes
+# that explicit. Past 2**63 - 1 the new value is NULL, which NOT NULL refuses:
+# the statement fails as a whole and nothing is consumed.
+MANY_ROWS = (
+    "INSERT INTO {table} AS seq (name, last) "
+    "SELECT v.name, %s FROM {source}unnest(%s::varchar[]) WITH ORDINALITY AS v(name, ord) "
+    "ORDER BY v.ord "
+    "ON CONFLICT (name) DO UPDATE SET last = CASE WHEN seq.last < %s THEN seq.last + 1 END "
+    "RETURNING seq.name, seq.last"
+)
+MANY = MANY_ROWS.format(table="{table}", source="")
+# The insert hands its rows to the outer query one at a time, so a restore
+# evaluated per output row would put the caller's lock_timeout back after the
+# first sequence, before the others are locked. ``restored`` counts all of
+# ``drawn`` first (an aggregate reads its input to the end), then restores.
+MANY_LIMITED = (
+    "WITH saved AS MATERIALIZED (SELECT current_setting('lock_timeout') AS lock_timeout), "
+    "limited AS MATERIALIZED (SELECT set_config('lock_timeout', %s, true) FROM saved), "
+    "drawn AS (" + MANY_ROWS.format(table="{table}", source="limited, ") + "), "
+    "restored AS MATERIALIZED ("
+    "SELECT set_config('lock_timeout', saved.lock_timeout, true) "
+    "FROM saved, (SELECT count(*) FROM drawn) AS done) "
+    "SELECT drawn.name, drawn.last FROM restored LEFT JOIN drawn ON true"
+)
 
 LOCK_NOT_AVAILABLE = "55P03"
+NOT_NULL_VIOLATION = "23502"
 
 
 @lru_cache(maxsize=64)
@@ -98,23 +136,47 @@ def upsert_params(request: DrawRequest) -> list[int | str]:
 
 
 def draw(connection: BaseDatabaseWrapper, request: DrawRequest) -> int | None:
+    timeout = request.timeout
     sql = upsert_sql(
         table_name(connection),
         reset=request.reset_threshold is not None,
-        limited=request.nowait,
+        limited=timeout is not None,
     )
     params = upsert_params(request)
-    if request.nowait:
-        params.insert(0, NOWAIT_LOCK_TIMEOUT)
+    if timeout is not None:
+        params.insert(0, lock_timeout_setting(timeout))
+    started = time.monotonic()
     try:
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             row = cursor.fetchone()
     except OperationalError as exc:
-        if _sqlstate(exc) == LOCK_NOT_AVAILABLE:  # nowait, or the caller's lock_timeout
-            raise SequenceLocked(request.sequence_name, request.using) from exc
+        if _sqlstate(exc) == LOCK_NOT_AVAILABLE:  # timeout, or the caller's lock_timeout
+            raise request.locked(started) from exc
         raise
     return None if row is None or row[0] is None else int(row[0])
+
+
+def draw_many(connection: BaseDatabaseWrapper, request: ManyRequest) -> dict[str, int]:
+    timeout = request.timeout
+    sql = (MANY if timeout is None else MANY_LIMITED).format(table=table_name(connection))
+    params: list[Any] = [request.initial_value, list(request.sequence_names), MAX_VALUE]
+    if timeout is not None:
+        params.insert(0, lock_timeout_setting(timeout))
+    started = time.monotonic()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+    except OperationalError as exc:
+        if _sqlstate(exc) == LOCK_NOT_AVAILABLE:
+            raise request.locked(started) from exc
+        raise
+    except IntegrityError as exc:
+        if _sqlstate(exc) == NOT_NULL_VIOLATION:
+            raise SequenceOverflow(", ".join(request.sequence_names), request.using) from exc
+        raise
+    return {name: int(last) for name, last in rows if name is not None}
 
 
 def _sqlstate(exc: BaseException) -> str | None:
