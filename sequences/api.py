@@ -81,12 +81,18 @@ def get_next_values(
     and nothing is consumed.
     """
     check_arguments(sequence_name, initial_value, reset_value, batch_size)
-    limit = wait_limit(nowait, timeout)
+    # The common case (no timeout given) without a function call of its own.
+    limit = (
+        (0.0 if nowait else conf.lock_timeout())
+        if timeout is None
+        else wait_limit(nowait, timeout)
+    )
     if batch_size == 0:
         return range(0)
     alias = _write_alias(using)
     connection = connections[alias]
-    check_in_transaction(connection, alias)
+    if conf.require_transaction():
+        check_in_transaction(connection, alias)
     request = DrawRequest(
         sequence_name=sequence_name,
         using=alias,

@@ -269,6 +269,13 @@ def test_many_returns_each_next_value_in_the_callers_order(in_transaction):
     assert get_next_value_many([]) == {}
 
 
+def test_many_names_are_data_not_sql(in_transaction, draw_path):
+    names = ["x'); DROP TABLE sequences_sequence; --", 'a "b" \\c', "%s {table}", "{a,b}", "ü 🧾"]
+    assert get_next_value_many(names) == dict.fromkeys(names, 1)
+    assert get_next_value_many(names) == dict.fromkeys(names, 2)
+    assert sorted(SequenceRow.objects.values_list("name", flat=True)) == sorted(names)
+
+
 def test_many_on_another_database(db_mode):
     assert get_next_value_many(["x", "y"], using="other") == {"x": 1, "y": 1}
     assert get_last_value("x", using="other") == 1
