@@ -305,7 +305,9 @@ def test_postgresql_nowait_waits_for_a_table_lock(existing):
     """The table lock is taken at parse time, under the caller's lock_timeout, not nowait's."""
     scenario = Scenario()
     scenario.run(lock_the_table, lambda: get_next_value("shared", nowait=True))
-    assert scenario.log == ["first drew", "release", "first committed", "second drew"]
+    # It waited until the release; after that, which thread logs first is a race.
+    assert scenario.log[:2] == ["first drew", "release"]
+    assert sorted(scenario.log[2:]) == ["first committed", "second drew"]
     assert scenario.second_elapsed >= BLOCKED_FOR * 0.9
     assert scenario.values["second"] == 2
 
