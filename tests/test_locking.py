@@ -604,7 +604,8 @@ def test_admin_reset_says_the_sequence_is_in_use_instead_of_hanging(existing, mo
     responses = []
 
     def second() -> int:
-        data = {"next_value": 50, "expected_last": 2, "reason": "busy"}
+        # What the page showed: the committed state, before the holder drew.
+        data = {"next_value": 50, "expected_last": 1, "reason": "busy"}
         responses.append(client.post(url("sequence_reset", "shared"), data))
         return 0
 
