@@ -18,7 +18,7 @@ from django.db import router
 from .conf import DEFAULTS, parse_setting
 
 RETRY_RECIPE = (
-    "the retry recipe in the README, 'Retrying after a serialization failure' "
+    "the retry recipe in docs/databases.md, 'Retrying after a serialization failure' "
     "(https://pypi.org/project/django-gapless-sequences/)"
 )
 
