@@ -8,14 +8,21 @@ from .api import (
     delete,
     get_last_value,
     get_next_value,
+    get_next_value_many,
     get_next_values,
     reset_sequence,
 )
-from .exceptions import SequenceLocked, SequenceOverflow, SequenceValueChanged
+from .exceptions import (
+    OutsideTransaction,
+    SequenceLocked,
+    SequenceOverflow,
+    SequenceValueChanged,
+)
 from .numbering import NumberSeries, SeriesNumber
 
 __all__ = [
     "NumberSeries",
+    "OutsideTransaction",
     "Sequence",
     "SequenceLocked",
     "SequenceOverflow",
@@ -24,6 +31,7 @@ __all__ = [
     "delete",
     "get_last_value",
     "get_next_value",
+    "get_next_value_many",
     "get_next_values",
     "reset_sequence",
 ]

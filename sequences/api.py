@@ -6,16 +6,20 @@ get_next_value`` works before ``django.setup()``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import math
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from django.db import connections, router, transaction
+from django.db import DatabaseError, connections, router, transaction
 
-from .backends import DrawRequest, get_draw_function
+from . import conf
+from .backends import DrawRequest, ManyRequest, get_draw_function, get_draw_many_function
 from .changes import change_sequence, locked_last, record_change
-from .exceptions import SequenceOverflow
+from .exceptions import OutsideTransaction, SequenceLocked, SequenceOverflow
 from .replication import record_draw
-from .validation import check_arguments, check_int, check_name
+from .validation import check_arguments, check_int, check_name, check_timeout
 
 if TYPE_CHECKING:
     from .models import SequenceChange
@@ -29,6 +33,36 @@ def _write_alias(using: str | None) -> str:
     return router.db_for_write(Sequence)
 
 
+def wait_limit(nowait: bool, timeout: float | None) -> float | None:
+    """The lock wait limit of a call, in seconds: ``None`` waits as the database does.
+
+    ``timeout=None`` takes ``SEQUENCES_LOCK_TIMEOUT``; ``math.inf`` sets no
+    limit whatever that default; ``nowait=True`` is ``timeout=0``.
+    """
+    if timeout is None:
+        return 0.0 if nowait else conf.lock_timeout()
+    if nowait:
+        raise ValueError(
+            "Pass nowait=True or timeout, not both: nowait=True means timeout=0, got "
+            f"timeout={timeout!r}"
+        )
+    seconds = check_timeout(timeout)
+    return None if seconds == math.inf else seconds
+
+
+def check_in_transaction(connection: Any, alias: str) -> None:
+    """Raise :class:`OutsideTransaction` if strict mode is on and ``alias`` is in autocommit."""
+    if not conf.require_transaction() or connection.in_atomic_block:
+        return
+    if connection.connection is None:
+        # Not connected yet: it will open in the mode its settings say.
+        autocommit = connection.settings_dict.get("AUTOCOMMIT", True)
+    else:
+        autocommit = connection.autocommit
+    if autocommit:
+        raise OutsideTransaction(alias)
+
+
 def get_next_values(
     batch_size: int = 1,
     sequence_name: str = "default",
@@ -36,27 +70,39 @@ def get_next_values(
     reset_value: int | None = None,
     *,
     nowait: bool = False,
+    timeout: float | None = None,
     using: str | None = None,
 ) -> range:
     """Take ``batch_size`` consecutive values of a sequence in one statement.
 
     The values belong to the current transaction: they are consumed if it
     commits and handed out again if it rolls back. Until then, other
-    transactions that use the same sequence wait (or, with ``nowait=True``,
-    raise :class:`~sequences.SequenceLocked`).
+    transactions that use the same sequence wait: at most ``timeout`` seconds
+    (default ``SEQUENCES_LOCK_TIMEOUT``; ``math.inf``: no limit), not at all
+    with ``nowait=True``; then :class:`~sequences.SequenceLocked` is raised
+    and nothing is consumed.
     """
     check_arguments(sequence_name, initial_value, reset_value, batch_size)
+    # The common case (no timeout given) without a function call of its own.
+    limit = (
+        (0.0 if nowait else conf.lock_timeout())
+        if timeout is None
+        else wait_limit(nowait, timeout)
+    )
     if batch_size == 0:
         return range(0)
     alias = _write_alias(using)
     connection = connections[alias]
+    if conf.require_transaction():
+        check_in_transaction(connection, alias)
     request = DrawRequest(
         sequence_name=sequence_name,
         using=alias,
         created_last=initial_value + batch_size - 1,
         batch_size=batch_size,
         reset_threshold=None if reset_value is None else reset_value - batch_size,
-        nowait=nowait,
+        nowait=limit == 0,
+        timeout=limit,
     )
     last = get_draw_function(connection)(connection, request)
     if last is None:
@@ -72,6 +118,7 @@ def get_next_value(
     reset_value: int | None = None,
     *,
     nowait: bool = False,
+    timeout: float | None = None,
     using: str | None = None,
 ) -> int:
     """Return the next value of a sequence, creating it at ``initial_value``.
@@ -79,11 +126,147 @@ def get_next_value(
     **Take the value and save the row that uses it in the same transaction**:
     the value is consumed only if that transaction commits.
     ``reset_value`` is an exclusive upper bound: when the next value would
-    reach it, the sequence starts again at ``initial_value``.
+    reach it, the sequence starts again at ``initial_value``. ``nowait`` and
+    ``timeout`` bound the wait for a concurrent transaction as in
+    :func:`get_next_values`.
     """
     return get_next_values(
-        1, sequence_name, initial_value, reset_value, nowait=nowait, using=using
+        1,
+        sequence_name,
+        initial_value,
+        reset_value,
+        nowait=nowait,
+        timeout=timeout,
+        using=using,
     )[0]
+
+
+def get_next_value_many(
+    sequence_names: Iterable[str],
+    initial_value: int = 1,
+    *,
+    nowait: bool = False,
+    timeout: float | None = None,
+    using: str | None = None,
+) -> dict[str, int]:
+    """Take the next value of each named sequence, locking them in sorted-name order.
+
+    Each name must appear once. The values belong to the current transaction,
+    as with :func:`get_next_value`: rolling it back gives every one of them
+    back, and a failure (a lock that could not be had, an overflow) consumes
+    none. Two callers that take overlapping sets through this function never
+    deadlock, because both lock in the same order (Python's ``sorted()`` of
+    the names); a caller that takes the same sequences one by one in another
+    order can still deadlock with it. ``nowait`` and ``timeout`` apply to
+    every sequence of the call. One statement on PostgreSQL, MariaDB and
+    SQLite; one per name, inside a savepoint, on MySQL and the ORM fallback.
+    """
+    if isinstance(sequence_names, str):
+        raise TypeError(
+            "sequence_names must be a list (or other iterable) of names, not one str: "
+            f"got {sequence_names!r}; use get_next_value for one sequence"
+        )
+    names = [check_name(name) for name in sequence_names]
+    check_int(initial_value, "initial_value", minimum=0)
+    ordered = sorted(set(names))
+    if len(ordered) != len(names):
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        raise ValueError(
+            f"sequence_names must name each sequence once, got {', '.join(map(repr, repeated))} "
+            "more than once"
+        )
+    limit = wait_limit(nowait, timeout)
+    if not names:
+        return {}
+    alias = _write_alias(using)
+    connection = connections[alias]
+    check_in_transaction(connection, alias)
+    if connection.vendor == "mysql" and len(ordered) > 1:
+        _refuse_names_the_database_matches_as_one(connection, alias, ordered)
+    request = ManyRequest(
+        sequence_names=tuple(ordered), using=alias, initial_value=initial_value, timeout=limit
+    )
+    draw_many = get_draw_many_function(connection)
+    if draw_many is not None:
+        values = draw_many(connection, request)
+    else:
+        # One statement per name, in the same order; the savepoint gives
+        # back the values already drawn if a later one fails.
+        draw = get_draw_function(connection)
+        values = {}
+        with transaction.atomic(using=alias):
+            for name in ordered:
+                last = draw(
+                    connection,
+                    DrawRequest(
+                        sequence_name=name,
+                        using=alias,
+                        created_last=initial_value,
+                        batch_size=1,
+                        reset_threshold=None,
+                        nowait=limit == 0,
+                        timeout=limit,
+                    ),
+                )
+                if last is None:
+                    raise SequenceOverflow(name, alias)
+                values[name] = last
+    # In the caller's order, which is what a dict comprehension over names gives.
+    return {name: values[name] for name in names}
+
+
+# The name column's collation, and which of the given names it matches as one.
+COLUMN_COLLATION = (
+    "SELECT CHARACTER_SET_NAME, COLLATION_NAME FROM information_schema.COLUMNS "
+    "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s AND COLUMN_NAME = %s"
+)
+SAME_ROW_GROUPS = (
+    "SELECT GROUP_CONCAT(i ORDER BY i) FROM ({rows}) AS v GROUP BY n HAVING COUNT(*) > 1"
+)
+SAME_ROW_ROW = "SELECT %s AS i, CONVERT(%s USING {charset}) COLLATE {collation} AS n"
+
+
+def _refuse_names_the_database_matches_as_one(
+    connection: Any, alias: str, names: list[str]
+) -> None:
+    """Raise ``ValueError`` if MariaDB/MySQL's column collation makes two names one row.
+
+    A case-insensitive or pad-space collation (django-sequences 3.1's, kept
+    on switched databases) matches ``"Inv"``, ``"inv"`` and ``"inv "`` to
+    one row. The live column is asked, not assumed: two read-only queries,
+    only when more than one name is drawn, and none when the column's
+    collation is binary.
+    """
+    import re
+
+    from .models import Sequence
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            COLUMN_COLLATION,
+            [Sequence._meta.db_table, Sequence._meta.get_field("name").column],
+        )
+        row = cursor.fetchone()
+        if row is None or row[1] is None:
+            return
+        charset, collation = row
+        if collation.endswith("_bin") or collation == "binary":
+            return
+        if not re.fullmatch(r"\w+", charset) or not re.fullmatch(r"\w+", collation):
+            return
+        one = SAME_ROW_ROW.format(charset=charset, collation=collation)
+        cursor.execute(
+            SAME_ROW_GROUPS.format(rows=" UNION ALL ".join([one] * len(names))),
+            [value for index, name in enumerate(names) for value in (index, name)],
+        )
+        groups = [[names[int(i)] for i in str(group[0]).split(",")] for group in cursor]
+    if groups:
+        described = "; ".join(", ".join(map(repr, group)) for group in groups)
+        raise ValueError(
+            f"sequence_names must name each sequence once, but database {alias!r} "
+            f"matches {described} as one sequence (its name column uses the "
+            f"{collation} collation); pass each sequence once, as it is stored"
+        )
 
 
 def get_last_value(sequence_name: str = "default", *, using: str | None = None) -> int | None:
@@ -104,19 +287,24 @@ def get_last_value(sequence_name: str = "default", *, using: str | None = None) 
     )
 
 
-def delete(sequence_name: str = "default", *, using: str | None = None) -> bool:
+def delete(
+    sequence_name: str = "default", *, timeout: float | None = None, using: str | None = None
+) -> bool:
     """Delete a sequence; return whether it existed.
 
     The deletion is recorded in the audit trail (:class:`SequenceChange`) in
     the same transaction. The next ``get_next_value`` starts it again at its
-    ``initial_value``.
+    ``initial_value``. It waits for the sequence's lock at most ``timeout``
+    seconds (default ``SEQUENCES_LOCK_TIMEOUT``), then raises
+    :class:`~sequences.SequenceLocked`.
     """
     from .models import Sequence, SequenceChange
 
     check_name(sequence_name)
+    limit = wait_limit(False, timeout)
     alias = _write_alias(using)
-    with transaction.atomic(using=alias):
-        last = locked_last_value(sequence_name, using=alias)
+    with transaction.atomic(using=alias), bounded_lock_wait(sequence_name, alias, limit):
+        last = locked_last_value(sequence_name, using=alias, timeout=limit)
         if last is None:
             return False
         Sequence.objects.using(alias).filter(name=sequence_name).delete()
@@ -143,6 +331,7 @@ def reset_sequence(
     username: str | None = None,
     source: str = "code",
     action: str = "reset",
+    timeout: float | None = None,
     using: str | None = None,
 ) -> SequenceChange:
     """Set a sequence so that its next value is ``next_value``, and audit it.
@@ -154,6 +343,8 @@ def reset_sequence(
     to move the sequence back (which would hand out values again) unless
     ``allow_reuse=True``, and writes the new value and a
     :class:`~sequences.models.SequenceChange` in one transaction on ``using``.
+    It waits for the sequence's lock at most ``timeout`` seconds (default
+    ``SEQUENCES_LOCK_TIMEOUT``), then raises :class:`~sequences.SequenceLocked`.
     """
     from .models import Sequence, SequenceChange
 
@@ -171,35 +362,115 @@ def reset_sequence(
         raise ValueError(
             f"source must be one of {', '.join(SequenceChange.Source.values)}, got {source!r}"
         )
-    change: SequenceChange = change_sequence(
-        Sequence,
-        SequenceChange,
-        sequence_name,
-        next_value - 1,
-        expected_last=expected_last,
-        allow_reuse=allow_reuse,
-        using=_write_alias(using),
-        record={
-            "action": action,
-            "source": source,
-            "reason": reason,
-            "user": user,
-            "username": username,
-        },
-    )
+    limit = wait_limit(False, timeout)
+    alias = _write_alias(using)
+    with transaction.atomic(using=alias), bounded_lock_wait(sequence_name, alias, limit):
+        change: SequenceChange = change_sequence(
+            Sequence,
+            SequenceChange,
+            sequence_name,
+            next_value - 1,
+            expected_last=expected_last,
+            allow_reuse=allow_reuse,
+            using=alias,
+            timeout=limit,
+            record={
+                "action": action,
+                "source": source,
+                "reason": reason,
+                "user": user,
+                "username": username,
+            },
+        )
     return change
 
 
-def locked_last_value(sequence_name: str, *, using: str) -> int | None:
+def locked_last_value(
+    sequence_name: str, *, using: str, timeout: float | None = None
+) -> int | None:
     """Lock the sequence's row as ``get_next_value`` does and return its last value.
 
     ``None`` if it does not exist (then nothing is locked). Call it inside a
-    transaction on ``using``: the lock lasts until that transaction ends.
+    transaction on ``using``: the lock lasts until that transaction ends. A
+    lock wait that gives up (``timeout=0``: at once, otherwise as
+    :func:`bounded_lock_wait` set it) raises :class:`~sequences.SequenceLocked`.
     """
     from .models import Sequence
 
-    last: int | None = locked_last(Sequence, sequence_name, using=using)
+    last: int | None = locked_last(Sequence, sequence_name, using=using, timeout=timeout)
     return last
+
+
+@contextmanager
+def bounded_lock_wait(sequence_name: str, using: str, timeout: float | None) -> Iterator[None]:
+    """Bound every lock wait on ``using`` to ``timeout`` seconds inside the block.
+
+    For the ORM queries of :func:`reset_sequence` and :func:`delete`, which
+    are not one statement. Use it inside ``atomic(using=using)``: on
+    PostgreSQL the limit is transaction-local and put back when the block
+    ends normally; after an error the enclosing ``atomic`` rolls back, which
+    restores it. MariaDB/MySQL's session variable and SQLite's busy timeout
+    are put back on every exit. Other vendors: no limit (``timeout=0`` still
+    uses ``NOWAIT``). A lock wait that gives up raises
+    :class:`~sequences.SequenceLocked`.
+    """
+    if timeout is None:
+        yield
+        return
+    from .backends.generic import _is_lock_error
+
+    connection = connections[using]
+    vendor = connection.vendor
+    restore: str | None = None
+    with connection.cursor() as cursor:
+        if vendor == "postgresql":
+            from .backends.postgresql import lock_timeout_setting
+
+            cursor.execute("SHOW lock_timeout")
+            saved = cursor.fetchone()[0]
+            cursor.execute(SET_LOCK_TIMEOUT, [lock_timeout_setting(timeout)])
+        elif vendor == "mysql":
+            from .backends.mysql import lock_wait_timeout
+
+            cursor.execute("SELECT @@SESSION.innodb_lock_wait_timeout")
+            restore = f"SET SESSION innodb_lock_wait_timeout = {int(cursor.fetchone()[0]):d}"
+            cursor.execute(SET_INNODB_LOCK_WAIT, [lock_wait_timeout(timeout)])
+        elif vendor == "sqlite":
+            from .backends.sqlite import MAX_BUSY_TIMEOUT_MS
+
+            saved = int(cursor.execute("PRAGMA busy_timeout").fetchone()[0])
+            restore = f"PRAGMA busy_timeout = {saved:d}"
+            milliseconds = min(math.ceil(timeout * 1000), MAX_BUSY_TIMEOUT_MS)
+            cursor.execute(f"PRAGMA busy_timeout = {milliseconds:d}")
+    started = time.monotonic()
+    try:
+        yield
+    except SequenceLocked:
+        raise
+    except DatabaseError as exc:
+        if _is_lock_error(connection, exc) or "database is locked" in str(exc):
+            raise SequenceLocked(
+                sequence_name, using, waited=time.monotonic() - started, timeout=timeout
+            ) from exc
+        raise
+    else:
+        if vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(SET_LOCK_TIMEOUT, [saved])
+    finally:
+        if restore is not None:
+            # Through the driver: after an error Django refuses queries until
+            # the atomic block ends, but a session setting must be put back
+            # now (it is not transactional).
+            raw = connection.connection.cursor()
+            try:
+                raw.execute(restore)
+            finally:
+                raw.close()
+
+
+SET_LOCK_TIMEOUT = "SELECT set_config('lock_timeout', %s, true)"
+SET_INNODB_LOCK_WAIT = "SET SESSION innodb_lock_wait_timeout = %s"
 
 
 class Sequence:
@@ -232,27 +503,31 @@ class Sequence:
     def get_last_value(self) -> int | None:
         return get_last_value(self.sequence_name, using=self.using)
 
-    def get_next_value(self, *, nowait: bool = False) -> int:
+    def get_next_value(self, *, nowait: bool = False, timeout: float | None = None) -> int:
         return get_next_value(
             self.sequence_name,
             self.initial_value,
             self.reset_value,
             nowait=nowait,
+            timeout=timeout,
             using=self.using,
         )
 
-    def get_next_values(self, batch_size: int = 1, *, nowait: bool = False) -> range:
+    def get_next_values(
+        self, batch_size: int = 1, *, nowait: bool = False, timeout: float | None = None
+    ) -> range:
         return get_next_values(
             batch_size,
             self.sequence_name,
             self.initial_value,
             self.reset_value,
             nowait=nowait,
+            timeout=timeout,
             using=self.using,
         )
 
-    def delete(self) -> bool:
-        return delete(self.sequence_name, using=self.using)
+    def delete(self, *, timeout: float | None = None) -> bool:
+        return delete(self.sequence_name, timeout=timeout, using=self.using)
 
     def __iter__(self) -> Iterator[int]:
         return self

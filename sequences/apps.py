@@ -11,10 +11,13 @@ class SequencesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from .checks import check_published_distribution
+        from .checks import check_databases, check_published_distribution, check_settings
         from .relabelling import check_tables_left_behind
 
         checks.register(check_published_distribution, checks.Tags.compatibility)
+        checks.register(check_settings)
+        # Not tagged "database": it reads settings only, so plain `check` runs it.
+        checks.register(check_databases)
         # A database check: run by "check --database ALIAS" and by migrate,
         # before migrate would create the new label's empty tables.
         checks.register(check_tables_left_behind, checks.Tags.database)

@@ -10,11 +10,12 @@ table would break every migration that ran before it on a fresh database.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
-from django.db import models, transaction
+from django.db import DatabaseError, connections, models, transaction
 
-from .exceptions import SequenceValueChanged
+from .exceptions import SequenceLocked, SequenceValueChanged
 
 
 def describe_span(first: int, last: int) -> str:
@@ -22,19 +23,38 @@ def describe_span(first: int, last: int) -> str:
     return str(first) if first == last else f"{first} to {last}"
 
 
-def locked_last(sequence_model: type[models.Model], sequence_name: str, *, using: str) -> Any:
+def locked_last(
+    sequence_model: type[models.Model],
+    sequence_name: str,
+    *,
+    using: str,
+    timeout: float | None = None,
+) -> Any:
     """Lock the row as ``get_next_value`` does; its ``last``, or ``None`` if it does not exist.
 
     Call it inside a transaction on ``using``: the lock lasts until that
-    transaction ends. Nothing is locked when the row does not exist.
+    transaction ends. Nothing is locked when the row does not exist. A lock
+    wait that gives up (``timeout=0``: at once; otherwise as the caller's
+    ``bounded_lock_wait`` set it) raises :class:`~sequences.SequenceLocked`.
     """
-    return (
-        sequence_model._base_manager.using(using)
-        .select_for_update()
-        .filter(name=sequence_name)
-        .values_list("last", flat=True)
-        .first()
-    )
+    from .backends.generic import _is_lock_error
+
+    connection = connections[using]
+    started = time.monotonic()
+    try:
+        return (
+            sequence_model._base_manager.using(using)
+            .select_for_update(nowait=timeout == 0 and connection.vendor != "sqlite")
+            .filter(name=sequence_name)
+            .values_list("last", flat=True)
+            .first()
+        )
+    except DatabaseError as exc:
+        if _is_lock_error(connection, exc) or "database is locked" in str(exc):
+            raise SequenceLocked(
+                sequence_name, using, waited=time.monotonic() - started, timeout=timeout
+            ) from exc
+        raise
 
 
 def change_sequence(
@@ -47,6 +67,7 @@ def change_sequence(
     allow_reuse: bool,
     using: str,
     record: dict[str, Any],
+    timeout: float | None = None,
 ) -> Any:
     """Set ``last`` to ``new_last`` if it is still ``expected_last``, and record it.
 
@@ -60,7 +81,7 @@ def change_sequence(
     """
     rows = sequence_model._base_manager.using(using)
     with transaction.atomic(using=using):
-        current_last = locked_last(sequence_model, sequence_name, using=using)
+        current_last = locked_last(sequence_model, sequence_name, using=using, timeout=timeout)
         if current_last != expected_last:
             raise SequenceValueChanged(sequence_name, expected_last, current_last)
         moves_back = current_last is not None and new_last < current_last

@@ -7,28 +7,68 @@ catches ``DatabaseError`` (or ``OperationalError``) keeps working.
 from __future__ import annotations
 
 from django.db import DataError, OperationalError
+from django.db.transaction import TransactionManagementError
 
 
 class SequenceLocked(OperationalError):
     """Another transaction holds the sequence and this call could not wait for it.
 
-    Raised at once with ``nowait=True``, or when the database's own lock wait
-    gives up (PostgreSQL ``lock_timeout``, InnoDB ``innodb_lock_wait_timeout``,
+    Raised at once with ``nowait=True``, after ``timeout`` seconds (or
+    ``SEQUENCES_LOCK_TIMEOUT``), or when the database's own lock wait gives up
+    (PostgreSQL ``lock_timeout``, InnoDB ``innodb_lock_wait_timeout``,
     SQLite's busy timeout or its refusal to upgrade a read transaction). The
     other transaction is using the sequence (or creating it) and has not
     committed or rolled back yet. Nothing was consumed. On PostgreSQL the
-    current transaction is aborted, as after any database error: roll it back,
-    then retry.
+    current transaction is aborted, as after any database error: roll it back
+    (or the savepoint of an ``atomic()`` block around the call), then retry.
+    ``waited`` is how long the call waited, in seconds; ``timeout`` the limit
+    it was given (``0.0`` for ``nowait``, ``None`` for the database's own).
     """
 
-    def __init__(self, sequence_name: str, using: str) -> None:
+    def __init__(
+        self,
+        sequence_name: str,
+        using: str,
+        *,
+        waited: float | None = None,
+        timeout: float | None = None,
+    ) -> None:
         self.sequence_name = sequence_name
         self.using = using
+        self.waited = waited
+        self.timeout = timeout
+        if timeout == 0:
+            limit = "nowait=True: it did not wait"
+        elif timeout is not None:
+            limit = f"it gave up after waiting {_seconds(waited)} (timeout={timeout:g} s)"
+        elif waited is not None:
+            limit = (
+                f"it gave up after waiting {_seconds(waited)} (the database's own lock wait limit)"
+            )
+        else:
+            limit = "it could not wait"
         super().__init__(
             f"Sequence {sequence_name!r} on database {using!r} is locked by "
-            "another transaction that has not committed or rolled back yet. "
-            "Roll back this transaction and retry; without nowait=True the "
-            "call waits for the other transaction."
+            f"another transaction that has not committed or rolled back yet; {limit}. "
+            "Roll back this transaction and retry, or pass a longer timeout."
+        )
+
+
+class OutsideTransaction(TransactionManagementError):
+    """A draw outside any transaction, refused because ``SEQUENCES_REQUIRE_TRANSACTION`` is on.
+
+    Outside a transaction a value is committed, and so consumed, the moment
+    it is drawn: if saving the row that uses it then fails, the number is
+    lost. Raised before any SQL.
+    """
+
+    def __init__(self, using: str) -> None:
+        self.using = using
+        super().__init__(
+            f"A sequence value was drawn on database {using!r} outside a transaction, "
+            "and SEQUENCES_REQUIRE_TRANSACTION is on. Rule: take the value and save the "
+            "row that uses it in the same transaction. Fix: wrap both in "
+            f"transaction.atomic(using={using!r}) (or turn autocommit off)."
         )
 
 
@@ -64,6 +104,10 @@ class SequenceValueChanged(ValueError):
             f"value {_describe(expected_last)}, found {_describe(actual_last)}. "
             "Read it again and retry; nothing was changed."
         )
+
+
+def _seconds(waited: float | None) -> str:
+    return "an unknown time" if waited is None else f"{waited:.2f} s"
 
 
 def _describe(last: int | None) -> str:

@@ -5,6 +5,7 @@ They run before any SQL, so bad input never reaches the database.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 #: The largest value that every supported backend stores in ``last``
@@ -68,3 +69,20 @@ def check_arguments(
             f"initial_value + batch_size - 1 must be at most {MAX_VALUE}, "
             f"got {initial_value + batch_size - 1}"
         )
+
+
+def check_timeout(timeout: Any, argument: str = "timeout") -> float:
+    """A lock wait limit in seconds: a finite number ``>= 0`` or ``math.inf``."""
+    # bool is an int subclass; Decimal and numeric strings are refused like
+    # they are for the integer arguments.
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float):
+        raise TypeError(
+            f"{argument} must be a number of seconds (int or float), or math.inf for no "
+            f"limit, got {type(timeout).__name__}: {timeout!r}"
+        )
+    if math.isnan(timeout) or timeout < 0:
+        raise ValueError(
+            f"{argument} must be 0 or more seconds (0: do not wait; math.inf: no limit), "
+            f"got {timeout!r}"
+        )
+    return float(timeout)

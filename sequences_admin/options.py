@@ -25,7 +25,7 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from sequences import SequenceValueChanged, reset_sequence
+from sequences import SequenceLocked, SequenceValueChanged, reset_sequence
 from sequences.models import Sequence, SequenceChange
 from sequences.validation import MAX_VALUE
 
@@ -43,6 +43,10 @@ RECENT_CHANGES = 10
 
 #: How much of a reason the audit list shows (the record's page shows it all).
 REASON_CHARS = 60
+
+#: How long a reset waits for a transaction that holds the sequence, in seconds,
+#: before the page says the sequence is in use (instead of hanging).
+RESET_TIMEOUT = 3.0
 
 
 class ReadOnlyAdminMixin:
@@ -71,6 +75,7 @@ class SequenceAdmin(ReadOnlyAdminMixin, _SequenceAdminBase):
     change_form_template = "sequences_admin/sequence_change_form.html"
     reset_template = "sequences_admin/reset.html"
     reset_form = ResetForm
+    reset_timeout: float = RESET_TIMEOUT
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Sequence]:
         # One subquery per row shown, in the same statement: the list takes
@@ -162,11 +167,22 @@ class SequenceAdmin(ReadOnlyAdminMixin, _SequenceAdminBase):
                             allow_reuse=form.cleaned_data["allow_reuse"],
                             user=request.user,
                             source=SequenceChange.Source.ADMIN,
+                            timeout=self.reset_timeout,
                             using=alias,
                         )
                         assert change.last_after is not None
                         sequence.last = change.last_after
                         self.log_change(request, sequence, _log_message(change))
+                except SequenceLocked:
+                    # Nothing changed; the form keeps what was typed.
+                    self.message_user(
+                        request,
+                        gettext(
+                            "Sequence “%(name)s” was not reset: the sequence is in use, try again."
+                        )
+                        % {"name": name},
+                        messages.ERROR,
+                    )
                 except SequenceValueChanged as exc:
                     if exc.actual_last is None:
                         return self._gone(request, name)

@@ -99,6 +99,8 @@ def draw_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -
         from sequences.backends import generic
 
         monkeypatch.setattr("sequences.api.get_draw_function", lambda connection: generic.draw)
+        # get_next_value_many then draws name by name through the fallback.
+        monkeypatch.setattr("sequences.api.get_draw_many_function", lambda connection: None)
     return str(request.param)
 
 

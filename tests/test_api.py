@@ -307,6 +307,7 @@ class TestSequenceClass:
 def test_public_names():
     assert set(sequences.__all__) == {
         "NumberSeries",
+        "OutsideTransaction",
         "Sequence",
         "SequenceLocked",
         "SequenceOverflow",
@@ -315,6 +316,37 @@ def test_public_names():
         "delete",
         "get_last_value",
         "get_next_value",
+        "get_next_value_many",
         "get_next_values",
         "reset_sequence",
     }
+
+
+@pytest.mark.backends("postgresql")
+@pytest.mark.parametrize("reset_value", [None, MAX])
+def test_postgresql_nowait_overflow_keeps_the_callers_lock_timeout(in_transaction, reset_value):
+    """Issue 11: no row comes back from a full sequence, and the setting must survive that."""
+    SequenceRow.objects.create(name="full", last=MAX)
+    with transaction.atomic(), connections["default"].cursor() as cursor:
+        cursor.execute("SET LOCAL lock_timeout = '5s'")
+        if reset_value is None:
+            with pytest.raises(SequenceOverflow):
+                get_next_value("full", nowait=True)
+        else:  # the value outcome, through the reset path: MAX - 1 >= reset_value - 1
+            assert get_next_value("full", reset_value=reset_value, nowait=True) == 1
+        cursor.execute("SHOW lock_timeout")
+        assert cursor.fetchone()[0] == "5s"
+        # The transaction is still usable, and later draws see the same setting.
+        assert get_next_value("after", nowait=True) == 1
+        cursor.execute("SHOW lock_timeout")
+        assert cursor.fetchone()[0] == "5s"
+
+
+@pytest.mark.backends("postgresql")
+def test_postgresql_nowait_sends_one_statement_that_reads_the_setting_first(in_transaction):
+    with CaptureQueriesContext(connections["default"]) as queries:
+        get_next_value("ordered", nowait=True)
+    (query,) = queries.captured_queries
+    sql = query["sql"]
+    assert "saved AS MATERIALIZED" in sql and "limited AS MATERIALIZED" in sql
+    assert sql.index("current_setting('lock_timeout')") < sql.index("set_config('lock_timeout'")

@@ -265,3 +265,66 @@ def test_opposite_order_deadlock_is_detected_and_one_transaction_survives(vendor
         assert not isinstance(error, SequenceLocked)
         assert "deadlock" in str(error).lower()
         assert (get_last_value("a"), get_last_value("b")) == (1, 1)
+
+
+@pytest.mark.backends("postgresql")
+def test_postgresql_lock_error_in_a_savepoint_leaves_the_callers_lock_timeout(existing):
+    """Issue 11: after SequenceLocked, rolling back the savepoint restores the setting."""
+
+    def second() -> int:
+        with connections["default"].cursor() as cursor:
+            cursor.execute("SET LOCAL lock_timeout = '5s'")
+            with pytest.raises(SequenceLocked), transaction.atomic():
+                get_next_value("shared", nowait=True)
+            cursor.execute("SHOW lock_timeout")
+            setting = cursor.fetchone()[0]
+            assert setting == "5s", setting
+            # The outer transaction is usable: another sequence draws at once.
+            return get_next_value("unrelated", nowait=True)
+
+    scenario = Scenario()
+    scenario.run(lambda: get_next_value("shared"), second, let_second_finish_first=10)
+    assert scenario.log == ["first drew", "second drew", "release", "first committed"]
+    assert scenario.values["second"] == 1
+    assert get_last_value("shared") == 2
+
+
+def lock_the_table() -> int:
+    """Hold a table lock that conflicts with the insert's ROW EXCLUSIVE, as DDL would."""
+    from sequences.models import Sequence as SequenceRow
+
+    connection = connections["default"]
+    with connection.cursor() as cursor:
+        table = connection.ops.quote_name(SequenceRow._meta.db_table)
+        cursor.execute(f"LOCK TABLE {table} IN SHARE MODE")
+    return 0
+
+
+@pytest.mark.backends("postgresql")
+def test_postgresql_nowait_waits_for_a_table_lock(existing):
+    """The table lock is taken at parse time, under the caller's lock_timeout, not nowait's."""
+    scenario = Scenario()
+    scenario.run(lock_the_table, lambda: get_next_value("shared", nowait=True))
+    # It waited until the release; after that, which thread logs first is a race.
+    assert scenario.log[:2] == ["first drew", "release"]
+    assert sorted(scenario.log[2:]) == ["first committed", "second drew"]
+    assert scenario.second_elapsed >= BLOCKED_FOR * 0.9
+    assert scenario.values["second"] == 2
+
+
+@pytest.mark.backends("postgresql")
+def test_postgresql_callers_lock_timeout_bounds_the_table_lock_wait(existing):
+    def second() -> int:
+        with connections["default"].cursor() as cursor:
+            cursor.execute("SET LOCAL lock_timeout = '200ms'")
+        return get_next_value("shared", nowait=True)
+
+    scenario = Scenario()
+    scenario.run(lock_the_table, second, let_second_finish_first=10)
+    assert scenario.log == [
+        "first drew",
+        "second raised SequenceLocked",
+        "release",
+        "first committed",
+    ]
+    assert get_last_value("shared") == 1

@@ -73,4 +73,14 @@ def test_sqlite_waits_for_the_write_lock(monkeypatch):
     settings = load(monkeypatch, DATABASE_URL="sqlite:////tmp/elsewhere.sqlite3")
 
     assert settings.DATABASES["default"]["NAME"] == "/tmp/elsewhere.sqlite3"
-    assert settings.DATABASES["default"]["OPTIONS"] == {"timeout": 20}
+    assert settings.DATABASES["default"]["OPTIONS"] == {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+    }
+
+
+def test_demo_turns_strict_mode_on_and_sqlite_immediate(monkeypatch):
+    settings = load(monkeypatch)
+
+    assert settings.SEQUENCES_REQUIRE_TRANSACTION is True
+    assert settings.DATABASES["default"]["OPTIONS"]["transaction_mode"] == "IMMEDIATE"

@@ -36,10 +36,18 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[:
 # runs the same demo on PostgreSQL or MariaDB.
 DATABASES = {"default": env.db_url("DATABASE_URL", default=f"sqlite:///{DEMO_DIR / 'db.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Wait for the write lock rather than fail when two requests write at once.
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("timeout", 20)
+    # Wait for the write lock rather than fail when two requests write at once:
+    # IMMEDIATE takes it at BEGIN (for up to "timeout" seconds), so a request
+    # that has read never fails when it starts writing (check sequences.W101).
+    options = DATABASES["default"].setdefault("OPTIONS", {})
+    options.setdefault("timeout", 20)
+    options.setdefault("transaction_mode", "IMMEDIATE")
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("charset", "utf8mb4")
+
+# Strict mode: a sequence value drawn outside transaction.atomic() raises
+# sequences.OutsideTransaction instead of being consumed at once.
+SEQUENCES_REQUIRE_TRANSACTION = True
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -8,6 +8,7 @@ would pass :data:`~sequences.validation.MAX_VALUE`.
 
 from __future__ import annotations
 
+import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from django.db.backends.base.base import BaseDatabaseWrapper
 
+from ..exceptions import SequenceLocked
 from ..validation import MAX_VALUE
 
 if TYPE_CHECKING:
@@ -35,11 +37,71 @@ class DrawRequest:
     #: reaches ``reset_value``). ``None`` without ``reset_value``.
     reset_threshold: int | None
     nowait: bool
+    #: The longest this call waits for the row lock, in seconds: ``None``
+    #: waits as the connection does, ``0.0`` is ``nowait`` (which sets it).
+    timeout: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.nowait and self.timeout != 0:
+            object.__setattr__(self, "timeout", 0.0)
+
+    def locked(self, started: float) -> SequenceLocked:
+        """The error for a lock wait that gave up; ``started`` is ``time.monotonic()``."""
+        return SequenceLocked(
+            self.sequence_name,
+            self.using,
+            waited=time.monotonic() - started,
+            timeout=self.timeout,
+        )
 
     @property
     def overflow_threshold(self) -> int:
         """The highest ``last`` that can still advance by ``batch_size``."""
         return MAX_VALUE - self.batch_size
+
+
+@dataclass(frozen=True, slots=True)
+class ManyRequest:
+    """What one call of ``get_next_value_many`` asks of a backend."""
+
+    #: Distinct names, in the order their rows are locked (sorted).
+    sequence_names: tuple[str, ...]
+    using: str
+    #: ``last`` of a sequence created by this call.
+    initial_value: int
+    #: As :attr:`DrawRequest.timeout`: ``None`` waits as the connection does.
+    timeout: float | None
+
+    def locked(self, started: float) -> SequenceLocked:
+        return SequenceLocked(
+            ", ".join(self.sequence_names),
+            self.using,
+            waited=time.monotonic() - started,
+            timeout=self.timeout,
+        )
+
+
+if TYPE_CHECKING:
+    DrawManyFunction = Callable[[BaseDatabaseWrapper, ManyRequest], "dict[str, int]"]
+
+
+def get_draw_many_function(connection: BaseDatabaseWrapper) -> DrawManyFunction | None:
+    """The vendor's one-statement draw of several sequences, or ``None`` (loop instead)."""
+    vendor = connection.vendor
+    if vendor == "postgresql":
+        from . import postgresql
+
+        return postgresql.draw_many
+    if vendor == "mysql" and getattr(connection, "mysql_is_mariadb", False):
+        from . import mysql
+
+        return mysql.draw_many
+    if vendor == "sqlite":
+        from . import sqlite
+
+        if sqlite.supports_returning(connection):
+            return sqlite.draw_many
+    return None
 
 
 # Quoted once per connection object, not on every call of get_next_value.

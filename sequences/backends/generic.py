@@ -5,10 +5,17 @@ three queries per call. Unlike the published django-sequences, it honours
 ``using``. Its one weakness is ``nowait`` on the very first call: the row does
 not exist yet, so there is nothing to lock and a concurrent creator makes this
 call wait for the unique index instead of raising.
+
+``timeout`` is best effort: Django has no portable lock wait limit, so the
+call tries ``SELECT ... FOR UPDATE NOWAIT`` in a savepoint, and tries again
+after a short sleep until ``timeout`` seconds have passed. It gives up within
+about one sleep (at most :data:`MAX_RETRY_DELAY`) of the timeout, but it is
+not fair: a waiter that polls can be overtaken by one that queues.
 """
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
 from django.db import DatabaseError, transaction
@@ -20,19 +27,46 @@ if TYPE_CHECKING:
 
     from . import DrawRequest
 
+#: The first and the longest pause between two tries of a bounded wait.
+FIRST_RETRY_DELAY = 0.005
+MAX_RETRY_DELAY = 0.1
+
 
 def draw(connection: BaseDatabaseWrapper, request: DrawRequest) -> int | None:
+    timeout = request.timeout
+    started = time.monotonic()
+    if timeout is None or timeout == 0:
+        return _draw_once(connection, request, nowait=timeout == 0, started=started)
+    deadline = started + timeout
+    delay = FIRST_RETRY_DELAY
+    while True:
+        try:
+            # The savepoint keeps the caller's transaction usable after a
+            # refused try (PostgreSQL aborts it otherwise).
+            with transaction.atomic(using=request.using):
+                return _draw_once(connection, request, nowait=True, started=started)
+        except SequenceLocked:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise request.locked(started) from None
+            time.sleep(min(delay, remaining))
+            delay = min(delay * 2, MAX_RETRY_DELAY)
+
+
+def _draw_once(
+    connection: BaseDatabaseWrapper, request: DrawRequest, *, nowait: bool, started: float
+) -> int | None:
     from ..models import Sequence
 
     with transaction.atomic(using=request.using, savepoint=False):
-        rows = Sequence.objects.using(request.using).select_for_update(nowait=request.nowait)
+        rows = Sequence.objects.using(request.using).select_for_update(nowait=nowait)
         try:
             sequence, created = rows.get_or_create(
                 name=request.sequence_name, defaults={"last": request.created_last}
             )
         except DatabaseError as exc:
-            if request.nowait and _is_lock_error(connection, exc):
-                raise SequenceLocked(request.sequence_name, request.using) from exc
+            if _is_lock_error(connection, exc):
+                raise request.locked(started) from exc
             raise
         if created:
             return request.created_last

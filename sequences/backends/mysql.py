@@ -8,23 +8,33 @@ packet of the insert itself (the driver's ``lastrowid``), so there is no
 
 from __future__ import annotations
 
+import math
+import time
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, OperationalError
 
-from ..exceptions import SequenceLocked
+from ..exceptions import SequenceOverflow
+from ..validation import MAX_VALUE
 from . import table_name
 
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
 
-    from . import DrawRequest
+    from . import DrawRequest, ManyRequest
 
-# MariaDB's SET STATEMENT changes a variable for one statement only; with
-# innodb_lock_wait_timeout = 0, any lock wait (on an existing row, or on a row
-# another transaction is still inserting) fails at once with error 1205.
-NOWAIT = "SET STATEMENT innodb_lock_wait_timeout = 0 FOR "
+# MariaDB's SET STATEMENT changes a variable for one statement only, so the
+# caller's session keeps its own value on every outcome. The limit covers any
+# row lock wait (on an existing row, or on a row another transaction is still
+# inserting) and fails with error 1205; 0 (nowait) fails at once. The
+# variable counts whole seconds: a timeout is rounded up (0.3 s waits 1 s),
+# never down to nowait. The table's metadata lock (ALTER TABLE, a running
+# migrate) is governed by lock_wait_timeout, not by this.
+LIMITED = "SET STATEMENT innodb_lock_wait_timeout = %s FOR "
+
+#: The largest innodb_lock_wait_timeout MariaDB accepts.
+MAX_LOCK_WAIT_TIMEOUT = 1073741824
 
 # Past 2**63 - 1 the new value is NULL, which the NOT NULL column refuses
 # (error 1048 in strict mode, Django's default and the server's since 10.2.4).
@@ -38,22 +48,38 @@ UPSERT = (
     "ON DUPLICATE KEY UPDATE last = LAST_INSERT_ID({advance})"
 )
 
+# get_next_value_many (MariaDB only: MySQL has no RETURNING): one row per
+# name, in the order given (sorted), which is the order InnoDB locks them in.
+MANY = (
+    "{limited}INSERT INTO {table} (name, last) VALUES {rows} "
+    "ON DUPLICATE KEY UPDATE last = IF(last < %s, last + 1, NULL) "
+    "RETURNING last"
+)
+
 LOCK_WAIT_TIMEOUT = 1205
 BAD_NULL = 1048
 
 
+def lock_wait_timeout(seconds: float) -> int:
+    """``innodb_lock_wait_timeout`` for a wait of ``seconds``: whole seconds, rounded up."""
+    return min(math.ceil(seconds), MAX_LOCK_WAIT_TIMEOUT)
+
+
 @lru_cache(maxsize=64)
-def upsert_sql(table: str, *, reset: bool, nowait: bool) -> str:
+def upsert_sql(table: str, *, reset: bool, limited: bool) -> str:
+    """The draw statement; ``limited`` takes the lock wait limit as its first parameter."""
     return UPSERT.format(
-        nowait=NOWAIT if nowait else "",
+        nowait=LIMITED if limited else "",
         table=table,
         advance=ADVANCE_OR_RESET if reset else ADVANCE,
     )
 
 
 def draw(connection: BaseDatabaseWrapper, request: DrawRequest) -> int | None:
-    if request.nowait and not getattr(connection, "mysql_is_mariadb", False):
-        # MySQL has no per-statement lock timeout: take the portable path.
+    timeout = request.timeout
+    if timeout is not None and not getattr(connection, "mysql_is_mariadb", False):
+        # MySQL has no SET STATEMENT: take the portable path, which uses
+        # SELECT ... FOR UPDATE NOWAIT (retried until the timeout runs out).
         from . import generic
 
         return generic.draw(connection, request)
@@ -76,20 +102,62 @@ def draw(connection: BaseDatabaseWrapper, request: DrawRequest) -> int | None:
     sql = upsert_sql(
         table_name(connection),
         reset=request.reset_threshold is not None,
-        nowait=request.nowait,
+        limited=timeout is not None,
     )
+    if timeout is not None:
+        params.insert(0, lock_wait_timeout(timeout))
+    started = time.monotonic()
     try:
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             return int(cursor.lastrowid)
     except OperationalError as exc:
-        if _errno(exc) == LOCK_WAIT_TIMEOUT:  # nowait, or innodb_lock_wait_timeout
-            raise SequenceLocked(request.sequence_name, request.using) from exc
+        if _errno(exc) == LOCK_WAIT_TIMEOUT:  # timeout, or innodb_lock_wait_timeout
+            raise request.locked(started) from exc
         raise
     except IntegrityError as exc:
         if _errno(exc) == BAD_NULL:
             return None
         raise
+
+
+@lru_cache(maxsize=64)
+def many_sql(table: str, count: int, *, limited: bool) -> str:
+    return MANY.format(
+        limited=LIMITED if limited else "",
+        table=table,
+        rows=", ".join(["(%s, %s)"] * count),
+    )
+
+
+def draw_many(connection: BaseDatabaseWrapper, request: ManyRequest) -> dict[str, int]:
+    timeout = request.timeout
+    names = request.sequence_names
+    sql = many_sql(table_name(connection), len(names), limited=timeout is not None)
+    params: list[Any] = []
+    if timeout is not None:
+        params.append(lock_wait_timeout(timeout))
+    for name in names:
+        params += [name, request.initial_value]
+    params.append(MAX_VALUE)
+    started = time.monotonic()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+    except OperationalError as exc:
+        if _errno(exc) == LOCK_WAIT_TIMEOUT:
+            raise request.locked(started) from exc
+        raise
+    except IntegrityError as exc:
+        if _errno(exc) == BAD_NULL:
+            raise SequenceOverflow(", ".join(names), request.using) from exc
+        raise
+    # RETURNING gives the rows in the order of VALUES; the names are matched
+    # by position, since a case-insensitive column may store another spelling.
+    if len(rows) != len(names):
+        raise RuntimeError(f"expected {len(names)} rows from the draw, got {len(rows)}")
+    return {name: int(row[0]) for name, row in zip(names, rows, strict=True)}
 
 
 def _errno(exc: BaseException) -> int | None:

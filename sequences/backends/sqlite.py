@@ -9,12 +9,18 @@ locked database raises :class:`~sequences.SequenceLocked` at once.
 
 from __future__ import annotations
 
+import math
 import sqlite3
-from typing import TYPE_CHECKING
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
-from django.db import OperationalError
+from django.db import IntegrityError, OperationalError
 
-from ..exceptions import SequenceLocked
+from ..exceptions import SequenceOverflow
+from ..validation import MAX_VALUE
 from . import table_name
 from .postgresql import upsert_params, upsert_sql
 
@@ -22,7 +28,7 @@ if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
     from django.db.backends.utils import CursorWrapper
 
-    from . import DrawRequest
+    from . import DrawRequest, ManyRequest
 
 
 def supports_returning(connection: BaseDatabaseWrapper) -> bool:
@@ -33,13 +39,13 @@ def draw(connection: BaseDatabaseWrapper, request: DrawRequest) -> int | None:
     sql = upsert_sql(
         table_name(connection),
         reset=request.reset_threshold is not None,
-        nowait=False,
     )
     params = upsert_params(request)
+    started = time.monotonic()
     with connection.cursor() as cursor:
         try:
-            if request.nowait:
-                row = _execute_without_waiting(cursor, sql, params)
+            if request.timeout is not None:
+                row = _execute_with_busy_timeout(cursor, sql, params, request.timeout)
             else:
                 cursor.execute(sql, params)
                 row = cursor.fetchone()
@@ -48,17 +54,76 @@ def draw(connection: BaseDatabaseWrapper, request: DrawRequest) -> int | None:
             # transaction that has read tried to start writing while another
             # one writes. See the README on transaction_mode = "IMMEDIATE".
             if "database is locked" in str(exc):
-                raise SequenceLocked(request.sequence_name, request.using) from exc
+                raise request.locked(started) from exc
             raise
     return None if row is None else int(row[0])
 
 
-def _execute_without_waiting(
-    cursor: CursorWrapper, sql: str, params: list[int | str]
+# get_next_value_many: one multi-row upsert. SQLite locks the whole database,
+# so the order of the rows does not matter for deadlocks; they are sorted
+# anyway. Past 2**63 - 1 the new value is NULL, which NOT NULL refuses: the
+# statement fails as a whole (SQLite rolls back the statement) and nothing is
+# consumed.
+MANY = (
+    "INSERT INTO {table} AS seq (name, last) VALUES {rows} "
+    "ON CONFLICT (name) DO UPDATE SET last = CASE WHEN seq.last < %s THEN seq.last + 1 END "
+    "RETURNING name, last"
+)
+
+
+@lru_cache(maxsize=64)
+def many_sql(table: str, count: int) -> str:
+    return MANY.format(table=table, rows=", ".join(["(%s, %s)"] * count))
+
+
+def draw_many(connection: BaseDatabaseWrapper, request: ManyRequest) -> dict[str, int]:
+    params: list[Any] = []
+    for name in request.sequence_names:
+        params += [name, request.initial_value]
+    params.append(MAX_VALUE)
+    sql = many_sql(table_name(connection), len(request.sequence_names))
+    started = time.monotonic()
+    with connection.cursor() as cursor:
+        try:
+            with _busy_timeout(cursor, request.timeout):
+                cursor.execute(sql, params)
+                rows = cursor.fetchall()
+        except OperationalError as exc:
+            if "database is locked" in str(exc):
+                raise request.locked(started) from exc
+            raise
+        except IntegrityError as exc:
+            if "NOT NULL" in str(exc):
+                raise SequenceOverflow(", ".join(request.sequence_names), request.using) from exc
+            raise
+    return {name: int(last) for name, last in rows}
+
+
+@contextmanager
+def _busy_timeout(cursor: CursorWrapper, seconds: float | None) -> Iterator[None]:
+    if seconds is None:
+        yield
+        return
+    milliseconds = min(math.ceil(seconds * 1000), MAX_BUSY_TIMEOUT_MS)
+    saved = int(cursor.execute("PRAGMA busy_timeout").fetchone()[0])
+    cursor.execute(f"PRAGMA busy_timeout = {milliseconds:d}")
+    try:
+        yield
+    finally:
+        cursor.execute(f"PRAGMA busy_timeout = {saved:d}")
+
+
+#: busy_timeout is an int of milliseconds.
+MAX_BUSY_TIMEOUT_MS = 2**31 - 1
+
+
+def _execute_with_busy_timeout(
+    cursor: CursorWrapper, sql: str, params: list[int | str], seconds: float
 ) -> tuple[int] | None:
     # PRAGMAs run in process: no round trip, no statement sent to a server.
+    milliseconds = min(math.ceil(seconds * 1000), MAX_BUSY_TIMEOUT_MS)
     saved = int(cursor.execute("PRAGMA busy_timeout").fetchone()[0])
-    cursor.execute("PRAGMA busy_timeout = 0")
+    cursor.execute(f"PRAGMA busy_timeout = {milliseconds:d}")
     try:
         cursor.execute(sql, params)
         row: tuple[int] | None = cursor.fetchone()

@@ -15,7 +15,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections, router
 
-from ..validation import MAX_VALUE, check_name
+from ..validation import MAX_VALUE, check_name, check_timeout
 
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 
@@ -50,6 +50,34 @@ def parse_int(value: object, option: str, *, minimum: int, maximum: int = MAX_VA
     if not minimum <= value <= maximum:
         raise CommandError(f"{allowed}, got {value}.")
     return value
+
+
+def parse_timeout(value: object) -> float | None:
+    """``--timeout SECONDS``: ``None`` when not given (the project's default)."""
+    if value is None:
+        return None
+    allowed = "--timeout must be a number of seconds, 0 or more (inf: no limit)"
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            raise CommandError(f"{allowed}, got {value!r}.") from None
+    try:
+        return check_timeout(value, "--timeout")
+    except (TypeError, ValueError):
+        raise CommandError(f"{allowed}, got {value!r}.") from None
+
+
+def add_timeout_argument(parser: CommandParser) -> None:
+    parser.add_argument(
+        "--timeout",
+        metavar="SECONDS",
+        help=(
+            "Wait at most this long for a transaction that holds the sequence, then "
+            "fail without changing anything (default: SEQUENCES_LOCK_TIMEOUT, or as "
+            "long as the database waits)."
+        ),
+    )
 
 
 def _plain(text: str) -> str:

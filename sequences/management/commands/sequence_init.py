@@ -9,9 +9,16 @@ from django.core.management.base import CommandError, CommandParser
 from django.db import IntegrityError
 
 from ... import get_last_value, reset_sequence
-from ...exceptions import SequenceValueChanged
+from ...exceptions import SequenceLocked, SequenceValueChanged
 from ...models import SequenceChange
-from ..base import SequenceCommand, os_username, parse_int, parse_name
+from ..base import (
+    SequenceCommand,
+    add_timeout_argument,
+    os_username,
+    parse_int,
+    parse_name,
+    parse_timeout,
+)
 
 
 class Command(SequenceCommand):
@@ -29,6 +36,7 @@ class Command(SequenceCommand):
             required=True,
             help="The next value get_next_value(NAME) returns: an integer of at least 1.",
         )
+        add_timeout_argument(parser)
         super().add_arguments(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -42,6 +50,7 @@ class Command(SequenceCommand):
                 "get_next_value(NAME, initial_value=0) creates it and returns 0 "
                 "(from the shell: sequence_next NAME --initial 0)."
             )
+        timeout = parse_timeout(options.get("timeout"))
         alias = self.database(options)
         last = get_last_value(name, using=alias)
         if last is None:
@@ -54,8 +63,11 @@ class Command(SequenceCommand):
                     action=SequenceChange.Action.INIT,
                     source=SequenceChange.Source.COMMAND,
                     username=os_username(),
+                    timeout=timeout,
                     using=alias,
                 )
+            except SequenceLocked as exc:
+                raise CommandError(str(exc)) from None
             except (SequenceValueChanged, IntegrityError):
                 raise CommandError(
                     f"Sequence {name!r} was created on database {alias!r} by someone else "

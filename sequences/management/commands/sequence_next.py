@@ -8,8 +8,8 @@ from django.core.management.base import CommandError, CommandParser
 from django.db import transaction
 
 from ... import get_next_values
-from ...exceptions import SequenceOverflow
-from ..base import SequenceCommand, parse_int, parse_name
+from ...exceptions import SequenceLocked, SequenceOverflow
+from ..base import SequenceCommand, add_timeout_argument, parse_int, parse_name, parse_timeout
 
 
 class Command(SequenceCommand):
@@ -32,17 +32,19 @@ class Command(SequenceCommand):
             default=1,
             help="initial_value if the sequence does not exist yet (default: 1).",
         )
+        add_timeout_argument(parser)
         super().add_arguments(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
         name = parse_name(options["name"])
         count = parse_int(options["count"], "--count", minimum=1)
         initial = parse_int(options["initial"], "--initial", minimum=0)
+        timeout = parse_timeout(options.get("timeout"))
         alias = self.database(options)
         try:
             with transaction.atomic(using=alias):
-                values = get_next_values(count, name, initial, using=alias)
-        except (ValueError, SequenceOverflow) as exc:  # beyond 2**63 - 1
+                values = get_next_values(count, name, initial, timeout=timeout, using=alias)
+        except (ValueError, SequenceOverflow, SequenceLocked) as exc:  # 2**63 - 1, or held
             raise CommandError(str(exc)) from None
         self.say(f"Drew {count} value(s) of sequence {name!r} on database {alias!r}.", level=2)
         for value in values:

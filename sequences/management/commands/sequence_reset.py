@@ -9,9 +9,16 @@ from django.core.management.base import CommandError, CommandParser
 
 from ... import get_last_value, reset_sequence
 from ...changes import describe_span
-from ...exceptions import SequenceValueChanged
+from ...exceptions import SequenceLocked, SequenceValueChanged
 from ...models import SequenceChange
-from ..base import SequenceCommand, os_username, parse_int, parse_name
+from ..base import (
+    SequenceCommand,
+    add_timeout_argument,
+    os_username,
+    parse_int,
+    parse_name,
+    parse_timeout,
+)
 
 
 class Command(SequenceCommand):
@@ -47,6 +54,7 @@ class Command(SequenceCommand):
             dest="interactive",
             help="Do not ask for confirmation.",
         )
+        add_timeout_argument(parser)
         super().add_arguments(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -59,6 +67,7 @@ class Command(SequenceCommand):
                 "trail); got an empty reason."
             )
         allow_reuse = bool(options["allow_reuse"])
+        timeout = parse_timeout(options.get("timeout"))
         alias = self.database(options)
         last = get_last_value(name, using=alias)
         if last is None:
@@ -90,9 +99,10 @@ class Command(SequenceCommand):
                 allow_reuse=allow_reuse,
                 source=SequenceChange.Source.COMMAND,
                 username=os_username(),
+                timeout=timeout,
                 using=alias,
             )
-        except SequenceValueChanged as exc:
+        except (SequenceValueChanged, SequenceLocked) as exc:
             raise CommandError(str(exc)) from None
         self.say(
             f"Reset sequence {name!r} on database {alias!r}: its next value is "
