@@ -403,6 +403,7 @@ class NumberSeries:
         scope: str | None = None,
         *,
         nowait: bool = False,
+        timeout: float | None = None,
         using: str | None = None,
     ) -> SeriesNumber:
         """Draw the next number of ``date``'s period (default: today) in ``scope``.
@@ -410,8 +411,10 @@ class NumberSeries:
         It calls :func:`~sequences.get_next_value`, so every guarantee holds:
         the value belongs to the current transaction (a rollback gives it
         back), ``nowait=True`` raises :class:`~sequences.SequenceLocked`
-        instead of waiting, and ``using`` (default: the series' own, then the
-        router's) picks the database. Arguments are checked before any SQL.
+        instead of waiting and ``timeout`` after waiting that many seconds
+        (default ``SEQUENCES_LOCK_TIMEOUT``), strict mode applies, and
+        ``using`` (default: the series' own, then the router's) picks the
+        database. Arguments are checked before any SQL.
         """
         from .api import get_next_value
 
@@ -422,6 +425,7 @@ class NumberSeries:
             name,
             self.initial_value,
             nowait=nowait,
+            timeout=timeout,
             using=using if using is not None else self.using,
         )
         return SeriesNumber(

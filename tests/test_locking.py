@@ -20,6 +20,7 @@ from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
 from sequences import (
+    NumberSeries,
     OutsideTransaction,
     Sequence,
     SequenceLocked,
@@ -56,6 +57,7 @@ CALLS = {
     "get_next_value_many": lambda **kw: get_next_value_many(["s", "t"], **kw),
     "Sequence.get_next_value": lambda **kw: Sequence("s").get_next_value(**kw),
     "Sequence.get_next_values": lambda **kw: Sequence("s").get_next_values(2, **kw),
+    "NumberSeries.next": lambda **kw: NumberSeries("s", format="{value}").next(**kw),
 }
 NO_NOWAIT_CALLS = {
     "delete": lambda **kw: delete("s", **kw),
@@ -163,6 +165,15 @@ def test_a_call_gives_up_after_about_timeout(request, vendor, first_access):
     scenario = run_against_a_holder(lambda: get_next_value("shared", timeout=0.5))
     error = assert_gave_up(scenario, at_least=0.5 if vendor != "mariadb" else 1.0)
     assert error.timeout == 0.5 and "timeout=0.5 s" in str(error)
+    assert_contiguous()
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "other"])
+def test_a_number_series_gives_up_after_about_timeout(existing, vendor):
+    series = NumberSeries("shared", format="N-{value}")  # no period: the sequence "shared"
+    scenario = run_against_a_holder(lambda: series.next(timeout=0.5))
+    error = assert_gave_up(scenario, at_least=0.5 if vendor != "mariadb" else 1.0)
+    assert error.timeout == 0.5
     assert_contiguous()
 
 
@@ -463,6 +474,7 @@ DRAWS: dict[str, Any] = {
     "get_next_value_many": lambda using: get_next_value_many(["strict"], using=using),
     "Sequence": lambda using: next(Sequence("strict", using=using)),
     "Sequence.get_next_values": lambda using: Sequence("strict", using=using).get_next_values(),
+    "NumberSeries.next": lambda using: NumberSeries("strict", format="{value}").next(using=using),
 }
 
 
