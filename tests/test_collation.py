@@ -9,6 +9,9 @@ sequence. See docs/collation.md.
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -16,7 +19,7 @@ from django.core.management.base import CommandError
 from django.db import connection, connections, migrations, models
 from django.db.migrations.loader import MigrationLoader
 
-from sequences import delete, get_last_value, get_next_value, reset_sequence
+from sequences import get_last_value, get_next_value
 from sequences.checks import check_name_collation, name_columns
 from sequences.collation import (
     MARIADB_EXACT,
@@ -60,6 +63,7 @@ for name, times in json.loads(os.environ["UPSTREAM_DRAWS"]):
 print(json.dumps(last))
 """
 
+DOC = Path(__file__).resolve().parent.parent / "docs" / "collation.md"
 DRAWS = [("Invoices", 42), ("inv", 7)]
 GENERAL_CI = "utf8mb4_general_ci"  # the test database's default (CHARSET utf8mb4)
 
@@ -69,7 +73,7 @@ def collations() -> list[str | None]:
 
 
 def check_ids() -> list[str]:
-    return [message.id for message in check_name_collation(databases=["default"])]
+    return [str(message.id) for message in check_name_collation(databases=["default"])]
 
 
 @pytest.fixture
@@ -229,25 +233,43 @@ def test_back_to_folding_is_refused_while_names_collide(split_by_old_0004):
     assert not SequenceChange.objects.filter(action="collation").exists()
 
 
+def doc_block(language: str, containing: str) -> str:
+    """The fenced block of docs/collation.md in ``language`` that contains ``containing``."""
+    blocks = re.findall(rf"^```{language}\n(.*?)^```", DOC.read_text(), re.M | re.S)
+    [block] = [block for block in blocks if containing in block]
+    return str(block)
+
+
 @pytest.mark.backends("mariadb")
-def test_merging_near_duplicates_then_folding_issues_nothing_twice(split_by_old_0004):
-    """The procedure docs/collation.md gives, step by step."""
-    for survivor, others in [("Invoices", ["invoices"]), ("inv", ["inv "])]:
-        group = [survivor, *others]
-        highest = max(get_last_value(name) for name in group)
-        if get_last_value(survivor) != highest:
-            reset_sequence(
-                survivor,
-                highest + 1,
-                expected_last=get_last_value(survivor),
-                reason="merge near-duplicates",
-            )
-        for other in others:
-            assert delete(other)
+def test_the_documented_listing_is_what_the_command_prints(split_by_old_0004):
+    out, _ = call("sequence_collation", "--list-near-duplicates")
+    assert out == doc_block("text", "next value after merging")
+
+
+@pytest.mark.backends("mariadb")
+def test_the_documented_merge_then_folding_issues_nothing_twice(split_by_old_0004):
+    namespace: dict[str, Any] = {}
+    exec(doc_block("python", "def merge_near_duplicates"), namespace)
+    merge = namespace["merge_near_duplicates"]
+    merge("Invoices", ["invoices"])
+    merge("inv", ["inv "])
+    assert sorted(Sequence.objects.values_list("name", "last")) == [("Invoices", 42), ("inv", 7)]
+    assert SequenceChange.objects.filter(action="delete").count() == 2
     assert check_ids() == []
     call("sequence_collation", "--table-default", "--no-input")
     assert collations() == [GENERAL_CI, GENERAL_CI]
     assert get_next_value("invoices") == 43
+    assert get_next_value("inv ") == 8
+
+
+@pytest.mark.backends("mariadb")
+def test_the_documented_merge_moves_the_survivor_past_every_member(split_by_old_0004):
+    namespace: dict[str, Any] = {}
+    exec(doc_block("python", "def merge_near_duplicates"), namespace)
+    namespace["merge_near_duplicates"]("inv ", ["inv"], reason="keep the spaced spelling")
+    assert get_last_value("inv ") == 7
+    [reset] = SequenceChange.objects.filter(action="reset")
+    assert (reset.sequence_name, reset.last_before, reset.last_after) == ("inv ", 1, 7)
     assert get_next_value("inv ") == 8
 
 
