@@ -317,3 +317,11 @@ def test_other_backends_have_nothing_to_convert():
     assert out == ""
     assert "compares sequence names exactly" in err
     assert not SequenceChange.objects.exists()
+
+
+@pytest.mark.backends("mariadb")
+@pytest.mark.django_db
+def test_a_folding_collation_with_exact_is_refused():
+    with pytest.raises(CommandError, match="applies to --list-near-duplicates and"):
+        call("sequence_collation", "--exact", "--collation", "utf8mb4_general_ci")
+    assert collations() == [MARIADB_EXACT, MARIADB_EXACT]

@@ -86,6 +86,13 @@ class Command(SequenceCommand):
                 "nothing to convert."
             )
             return
+        if options.get("collation") and not (
+            options["list_near_duplicates"] or options["table_default"]
+        ):
+            raise CommandError(
+                "--collation names the folding collation: it applies to "
+                "--list-near-duplicates and --table-default only."
+            )
         names, audit = name_columns()
         current = {
             column: names_collation.column_collation(connection, column)
