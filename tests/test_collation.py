@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection, connections, migrations, models
+from django.db import connection, connections, migrations, models, transaction
 from django.db.migrations.loader import MigrationLoader
 
 from sequences import get_last_value, get_next_value
@@ -325,3 +327,55 @@ def test_a_folding_collation_with_exact_is_refused():
     with pytest.raises(CommandError, match="applies to --list-near-duplicates and"):
         call("sequence_collation", "--exact", "--collation", "utf8mb4_general_ci")
     assert collations() == [MARIADB_EXACT, MARIADB_EXACT]
+
+
+@pytest.mark.backends("mariadb")
+def test_converting_waits_for_a_transaction_that_drew(switched):
+    """The ALTER waits for an open draw; the drawn value stays the holder's, once."""
+    drew, release = threading.Event(), threading.Event()
+    results: dict[str, Any] = {}
+
+    def hold() -> None:
+        try:
+            with transaction.atomic():
+                results["held"] = get_next_value("invoices")
+                drew.set()
+                assert release.wait(60)
+        finally:
+            connections.close_all()
+
+    def convert() -> None:
+        try:
+            results["convert"] = call("sequence_collation", "--exact", "--no-input")
+        except BaseException as exc:  # reported by the assertions below
+            results["convert"] = exc
+        finally:
+            connections.close_all()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert drew.wait(30)
+    converter = threading.Thread(target=convert)
+    converter.start()
+    try:
+        waiting = False
+        for _ in range(300):  # the ALTER is queued behind the holder's transaction
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT COUNT(*) FROM information_schema.PROCESSLIST "
+                    "WHERE STATE LIKE %s AND INFO LIKE %s",
+                    ["Waiting for table metadata lock", "ALTER TABLE%"],
+                )
+                waiting = cursor.fetchone()[0] > 0
+            if waiting:
+                break
+            time.sleep(0.1)
+        assert waiting and converter.is_alive()
+    finally:
+        release.set()
+        holder.join(60)
+        converter.join(120)
+    assert results["held"] == 43
+    assert isinstance(results["convert"], tuple), results["convert"]
+    assert collations() == [MARIADB_EXACT, MARIADB_EXACT]
+    assert get_next_value("Invoices") == 44
