@@ -29,6 +29,8 @@ MARIADB_EXACT = "utf8mb4_nopad_bin"  # MariaDB 10.2.2 and later
 MYSQL_EXACT = "utf8mb4_0900_bin"  # MySQL 8.0.17 and later
 EXACT_COLLATIONS = frozenset({MARIADB_EXACT, MYSQL_EXACT})
 MYSQL_EXACT_SINCE = (8, 0, 17)
+#: What 3.1's matching is taken to be when the table's default cannot apply.
+FALLBACK_FOLDING = "utf8mb4_general_ci"
 MARIADB_EXACT_SINCE = (10, 2, 2)
 
 COLUMN_COLLATION = (
@@ -152,13 +154,20 @@ def folding_collation(connection: BaseDatabaseWrapper, table: str) -> str:
 
     3.1 created ``name`` without a collation, so it took the table's default.
     A utf8mb3 default (``utf8_general_ci``) is mapped to its utf8mb4 twin so
-    that it applies to the utf8mb4 column.
+    that it applies to the utf8mb4 column; a default of another character set
+    becomes ``utf8mb4_general_ci``.
     """
-    default = table_default_collation(connection, table) or "utf8mb4_general_ci"
+    default = table_default_collation(connection, table) or FALLBACK_FOLDING
     for prefix in ("utf8mb3_", "utf8_"):
         if default.startswith(prefix):
             default = "utf8mb4_" + default[len(prefix) :]
-    return default
+    try:
+        return check_collation_name(connection, default)
+    except ValueError:
+        # Another character set (MySQL 5.7's latin1_swedish_ci, say): its
+        # collations cannot apply to a utf8mb4 column. general_ci folds case,
+        # accents and trailing spaces as those did.
+        return FALLBACK_FOLDING
 
 
 def check_collation_name(connection: BaseDatabaseWrapper, collation: str) -> str:

@@ -379,3 +379,15 @@ def test_converting_waits_for_a_transaction_that_drew(switched):
     assert isinstance(results["convert"], tuple), results["convert"]
     assert collations() == [MARIADB_EXACT, MARIADB_EXACT]
     assert get_next_value("Invoices") == 44
+
+
+@pytest.mark.backends("mariadb")
+def test_a_table_default_of_another_charset_folds_as_general_ci(fresh_tables):
+    with connection.cursor() as cursor:
+        table = connection.ops.quote_name(Sequence._meta.db_table)
+        cursor.execute(f"ALTER TABLE {table} DEFAULT CHARSET latin1")
+    get_next_value("Invoices")
+    get_next_value("invoices")
+    [warning] = check_name_collation(databases=["default"])
+    assert warning.id == "sequences.W001"
+    assert "one sequence under utf8mb4_general_ci" in warning.msg
