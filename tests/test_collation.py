@@ -33,7 +33,7 @@ from sequences.collation import (
     set_column_collation,
 )
 from sequences.models import Sequence, SequenceChange
-from tests.command_utils import call
+from tests.command_utils import call, run_cli
 from tests.test_compatibility import (  # noqa: F401 (upstream_python is a fixture)
     rebuild_sequences_tables,
     run_upstream,
@@ -391,3 +391,19 @@ def test_a_table_default_of_another_charset_folds_as_general_ci(fresh_tables):
     [warning] = check_name_collation(databases=["default"])
     assert warning.id == "sequences.W001"
     assert "one sequence under utf8mb4_general_ci" in warning.msg
+
+
+@pytest.mark.backends("mariadb")
+def test_the_documented_check_command_fails_on_near_duplicates(split_by_old_0004, capsys):
+    argv = ["check", "--database", "default", "--tag", "database", "--fail-level", "WARNING"]
+    code, _, err = run_cli(capsys, *argv)
+    assert code == 1
+    assert "sequences.W001" in err
+    out, _ = call("sequence_collation", "--list-near-duplicates")
+    assert "'invoices'" in out
+
+
+@pytest.mark.backends("mariadb")
+def test_the_documented_check_command_passes_on_a_switched_database(switched, capsys):
+    argv = ["check", "--database", "default", "--tag", "database", "--fail-level", "WARNING"]
+    assert run_cli(capsys, *argv)[0] == 0
