@@ -19,17 +19,20 @@ NEW_PYTHON ?= $(shell for v in 3.13 3.12; do \
 PORT ?= 8000
 DEMO := $(BIN)/python demo/manage.py
 
-.PHONY: help install test test-django6 test-faults test-faults-long lint demo demo-setup bench bench-smoke clean
+.PHONY: help install test test-django6 test-faults test-faults-long lint messages messages-check demo demo-setup bench bench-check bench-smoke clean
 
 help:
 	@echo "make test          run the tests on every reachable database (SQLite, PostgreSQL, MariaDB)"
 	@echo "make test-django6  run them on Python 3.13/3.12 with the newest Django 6.x and psycopg2"
 	@echo "make test-faults   restart PostgreSQL in the middle of a load run (needs root on this machine)"
 	@echo "make test-faults-long  the whole fault suite for two minutes a test, every backend"
-	@echo "make lint          ruff check, ruff format --check, mypy, makemigrations --check"
+	@echo "make lint          ruff check, ruff format --check, mypy, makemigrations --check, messages-check"
+	@echo "make messages      refresh the translation catalogues (.po) from the source and compile them (.mo)"
+	@echo "make messages-check  fail if makemessages would add or fuzz an entry, or a .mo is stale"
 	@echo "make demo          run the demo project on 127.0.0.1:$(PORT) (PORT=... to change)"
 	@echo "make demo-setup    migrate the demo's database, create its users and sample data"
 	@echo "make bench         time sequences against the raw driver; writes benchmarks/RESULTS.md"
+	@echo "make bench-check   time sequence_check on 1,000,000 documents; writes benchmarks/RESULTS-check.md"
 	@echo "make bench-smoke   the benchmarks in a few seconds per backend, correctness only"
 
 $(STAMP): pyproject.toml
@@ -72,10 +75,24 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
 	$(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/python -m tests.translations check
+
+# Needs GNU gettext (apt-get install -y gettext). Without it the check says so
+# and passes, except under CI=true.
+messages: $(STAMP)
+	$(BIN)/python -m tests.translations update
+
+messages-check: $(STAMP)
+	$(BIN)/python -m tests.translations check
 
 # Timings: every reachable backend, about 6 minutes (more on a busy machine); ARGS="--backends sqlite" to narrow.
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks $(ARGS)
+
+# sequence_check on 1,000,000 documents per backend; writes benchmarks/RESULTS-check.md.
+# Not part of `make bench`: filling the tables takes minutes.
+bench-check: $(STAMP)
+	$(BIN)/python -m benchmarks.check $(ARGS)
 
 # Correctness only (tests/test_benchmarks.py runs the same on each backend in `make test`).
 bench-smoke: $(STAMP)

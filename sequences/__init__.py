@@ -9,12 +9,15 @@ from .api import (
     reset_sequence,
 )
 from .exceptions import SequenceLocked, SequenceOverflow, SequenceValueChanged
+from .numbering import NumberSeries, SeriesNumber
 
 __all__ = [
+    "NumberSeries",
     "Sequence",
     "SequenceLocked",
     "SequenceOverflow",
     "SequenceValueChanged",
+    "SeriesNumber",
     "delete",
     "get_last_value",
     "get_next_value",

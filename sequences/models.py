@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 
@@ -33,6 +34,8 @@ class SequenceChange(models.Model):
     """
 
     class Action(models.TextChoices):
+        # Translators: the choices name what a change did, as nouns where the
+        # language prefers them (the audit list's "action" column).
         INIT = "init", _("initialise")
         RESET = "reset", _("reset")
         SEED = "seed", _("seed")
@@ -41,6 +44,7 @@ class SequenceChange(models.Model):
         COLLATION = "collation", _("change name matching")
 
     class Source(models.TextChoices):
+        # Translators: where a change came from; "admin" is the Django admin site.
         ADMIN = "admin", _("admin")
         COMMAND = "command", _("management command")
         MIGRATION = "migration", _("migration")
@@ -72,7 +76,11 @@ class SequenceChange(models.Model):
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
-        return (
-            f"{self.action} {self.sequence_name!r}: {self.last_before} -> "
-            f"{self.last_after} ({self.source})"
-        )
+        # The title of the record's admin page, so in the reader's language.
+        return gettext("%(action)s “%(name)s”: %(before)s → %(after)s (%(source)s)") % {
+            "action": self.get_action_display(),
+            "name": self.sequence_name,
+            "before": "-" if self.last_before is None else self.last_before,
+            "after": "-" if self.last_after is None else self.last_after,
+            "source": self.get_source_display(),
+        }

@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from sequences.validation import MAX_VALUE
@@ -13,15 +14,10 @@ from sequences.validation import MAX_VALUE
 
 def describe_span(first: int, last: int) -> str:
     """``"7"`` or ``"7 to 42"``: the values from ``first`` to ``last`` inclusive."""
-    return (
-        str(first)
-        if first == last
-        else _("%(first)s to %(last)s")
-        % {
-            "first": first,
-            "last": last,
-        }
-    )
+    if first == last:
+        return str(first)
+    # Translators: a span of values, as in "Values 7 to 42 have already been issued."
+    return gettext("%(first)s to %(last)s") % {"first": first, "last": last}
 
 
 class ResetForm(forms.Form):

@@ -1,7 +1,7 @@
 """Test settings: two aliases (``default`` and ``other``) on one backend.
 
 ``SEQUENCES_TEST_BACKEND`` picks the backend: ``sqlite`` (default),
-``postgresql`` or ``mariadb``. Servers are the machine's own (see README);
+``postgresql`` or ``mariadb``. Servers are the machine's own (see docs/development.md);
 ``SEQUENCES_TEST_DB_PREFIX`` keeps parallel runs apart.
 """
 

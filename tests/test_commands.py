@@ -416,6 +416,20 @@ def test_reset_without_input_moves_the_sequence(in_transaction):
     )
 
 
+@pytest.mark.parametrize("spelling", ["--noinput", "--no-input"])
+def test_reset_takes_both_spellings_of_noinput_as_django_commands_do(in_transaction, spelling):
+    call("sequence_init", "invoices", "--initial", "10")
+    call("sequence_reset", "invoices", "--next", "500", "--reason", "new year", spelling)
+    assert get_next_value("invoices") == 500
+
+
+def test_reset_help_shows_both_spellings_of_noinput(capsys):
+    code, out, _ = run_cli(capsys, "sequence_reset", "--help")
+    assert code == 0
+    assert "--noinput, --no-input" in out
+    assert "[--noinput]" in out  # the usage line, as Django's own commands show it
+
+
 def test_reset_records_a_reset_with_the_reason_and_the_operator(in_transaction):
     call("sequence_init", "invoices", "--initial", "10")
     call("sequence_reset", "invoices", "--next", "500", "--reason", "new year", "--no-input")

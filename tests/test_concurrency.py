@@ -154,7 +154,7 @@ def test_different_sequences_do_not_wait_for_each_other(vendor):
     scenario = Scenario()
     scenario.run(lambda: get_next_value("a"), lambda: get_next_value("b"))
     if vendor == "sqlite":
-        # SQLite locks the whole database for writing: documented in the README.
+        # SQLite locks the whole database for writing: documented in docs/databases.md.
         assert scenario.log == ["first drew", "release", "first committed", "second drew"]
     else:
         assert scenario.log == ["first drew", "second drew", "release", "first committed"]

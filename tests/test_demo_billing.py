@@ -66,9 +66,9 @@ def test_each_year_has_its_own_invoice_sequence():
     assert invoice_sequence(2026) != invoice_sequence(2027)
 
 
-@pytest.mark.parametrize("year", ["2026", 2026.0, True, 0, 10000])
+@pytest.mark.parametrize("year", ["2026", 2026.0, True, 0, 999, 10000])
 def test_invoice_sequence_refuses_what_is_not_a_year(year):
-    with pytest.raises(ValueError, match="year must be an int from 1 to 9999"):
+    with pytest.raises(ValueError, match="year must be an int from 1000 to 9999"):
         invoice_sequence(year)
 
 
@@ -308,6 +308,59 @@ def test_sequence_page_flags_a_year_whose_invoices_do_not_match_the_sequence(cli
     page = client.get(reverse("billing:sequence-state")).content.decode()
 
     assert "1 invoices, " in page and "MISMATCH" in page
+
+
+def test_sequence_page_names_what_is_missing(client, customer):
+    create_invoice(customer=customer, amount=Decimal("10"))
+    create_invoice(customer=customer, amount=Decimal("10")).delete()
+    create_invoice(customer=customer, amount=Decimal("10"))
+
+    page = client.get(reverse("billing:sequence-state")).content.decode()
+
+    assert f"1 missing: {invoice_reference(THIS_YEAR, 2)}" in page
+
+
+def test_sequence_page_explains_a_gap_left_by_an_audited_reset(client, customer):
+    create_invoice(customer=customer, amount=Decimal("10"))
+    change = sequences.reset_sequence(
+        invoice_sequence(THIS_YEAR), 10, expected_last=1, reason="Numbers 2-9 went to paper"
+    )
+    create_invoice(customer=customer, amount=Decimal("10"))
+
+    page = client.get(reverse("billing:sequence-state")).content.decode()
+
+    assert "no gaps" in page and "MISMATCH" not in page
+    expected = (
+        f"{invoice_reference(THIS_YEAR, 2)} to {invoice_reference(THIS_YEAR, 9)} (8) "
+        "skipped on purpose"
+    )
+    assert expected in page
+    assert f'href="/admin/sequences/sequencechange/{change.pk}/change/"' in page
+    assert "Numbers 2-9 went to paper" in page
+
+
+def test_invoice_numbering_carries_on_in_a_database_from_before_number_series(customer):
+    # The demo numbered invoices from ``billing.invoice.<year>`` by hand; the
+    # series uses the same names, so an existing database carries on.
+    sequences.get_next_values(41, f"billing.invoice.{THIS_YEAR}")
+
+    assert create_invoice(customer=customer, amount=Decimal("1")).reference == (
+        f"INV-{THIS_YEAR}-0042"
+    )
+
+
+def test_period_sequences_are_listed_in_period_order(admin_client, customer):
+    for year in (2027, 2025, 2026):
+        create_invoice(customer=customer, amount=Decimal("1"), issued_on=datetime.date(year, 6, 1))
+    names = [invoice_sequence(year) for year in (2025, 2026, 2027)]
+
+    page = admin_client.get("/admin/sequences/sequence/").content.decode()
+    shown = io.StringIO()
+    call_command("sequence_show", stdout=shown)
+
+    assert [page.index(name) for name in names] == sorted(page.index(name) for name in names)
+    listed = [line.split()[0] for line in shown.getvalue().splitlines()[1:]]
+    assert [name for name in listed if name.startswith("billing.invoice.")] == names
 
 
 def test_sequence_page_lists_changes_made_by_hand(client, in_transaction):

@@ -1,7 +1,7 @@
-"""Isolation levels, and the retry recipe that README.md gives for them.
+"""Isolation levels, and the retry recipe that docs/databases.md gives for them.
 
-The recipe is executed from README.md itself, so the documentation cannot
-drift from what is tested.
+The recipe is executed from docs/databases.md itself, so the documentation
+cannot drift from what is tested.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from tests.testapp.models import Ticket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+DATABASES_PAGE = Path(__file__).resolve().parent.parent / "docs" / "databases.md"
 
 SESSION_LEVEL = {
     "postgresql": "SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL {}",
@@ -26,19 +26,19 @@ SESSION_LEVEL = {
 }
 
 
-def readme_recipe() -> dict[str, object]:
-    text = README.read_text()
+def documented_recipe() -> dict[str, object]:
+    text = DATABASES_PAGE.read_text()
     match = re.search(r"<!-- retry-recipe -->\s*```python\n(.*?)```", text, re.DOTALL)
-    assert match, "README.md lost its retry recipe"
+    assert match, "docs/databases.md lost its retry recipe"
     namespace: dict[str, object] = {"Invoice": Ticket}
     exec(match.group(1), namespace)
     return namespace
 
 
 def draw_while_another_transaction_holds(level: str, vendor: str) -> dict[str, object]:
-    """Run the README's create_invoice at ``level`` while a READ COMMITTED transaction holds."""
+    """Run the documented create_invoice at ``level`` while a READ COMMITTED transaction holds."""
     get_next_value("invoices")  # exists, last = 1
-    recipe = readme_recipe()
+    recipe = documented_recipe()
     attempts: list[int] = []
 
     def counting_get_next_value(*args, **kwargs):

@@ -1,12 +1,14 @@
-"""The README's command examples run against the test database and print what it says.
+"""The documentation's command examples run against the test database and print what they say.
 
-docs/readme/commands.md: in every fenced block, a line ``$ python manage.py ...``
-is run as the shell would (through Django's command-line entry point), and the
-lines after it, up to the next ``$`` line or the end of the block, are what it
-prints (stdout and stderr together, as a terminal shows them). Each ``##``
-section is one session on an empty database; timestamps are compared as
-``<time>``. A confirmation prompt is answered ``yes``. The seeding section
-assumes the ``shop`` app with invoices numbered 7 and 41.
+In every ``console`` block of a page, a line ``$ python manage.py ...`` is run
+as the shell would (through Django's command-line entry point), and the lines
+after it, up to the next ``$`` line or the end of the block, are what it
+prints (stdout and stderr together, as a terminal shows them). A session is
+the README's "Admin, commands and seeding" section, or a whole page of
+``docs/`` (``commands.md``, ``seeding.md``), run on an empty database;
+timestamps are compared as ``<time>``. A confirmation prompt is answered
+``yes``. Sessions that seed assume the ``shop`` app with invoices numbered 7
+and 41.
 """
 
 from __future__ import annotations
@@ -29,15 +31,21 @@ from .shop_fixture import shop_fixture  # noqa: F401  (the "shop" fixture)
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
+COMMANDS = ROOT / "docs" / "commands.md"
+SEEDING = ROOT / "docs" / "seeding.md"
+README_SECTION = "Admin, commands and seeding"
 TIME = re.compile(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(\.\d+)?\+00:00")
 
 
-def sections() -> dict[str, list[tuple[str, list[tuple[str, str]]]]]:
-    """``{section: [(fence language, [(command, expected output)])]}``."""
-    found: dict[str, list[tuple[str, list[tuple[str, str]]]]] = {}
+Blocks = list[tuple[str, list[tuple[str, str]]]]
+
+
+def sections(page: Path) -> dict[str, Blocks]:
+    """``{section: [(fence language, [(command, expected output)])]}``; "" is the page's top."""
+    found: dict[str, Blocks] = {"": []}
     section, language = "", ""
     block: list[tuple[str, str]] | None = None
-    for line in README.read_text().splitlines():
+    for line in page.read_text().splitlines():
         if block is None and line.startswith("## "):
             section = line[3:]
             found[section] = []
@@ -56,19 +64,27 @@ def sections() -> dict[str, list[tuple[str, list[tuple[str, str]]]]]:
     return found
 
 
-def examples(section: str) -> list[tuple[str, str]]:
+def blocks(page: Path, section: str | None = None) -> Blocks:
+    """The fenced blocks of one ``##`` section of ``page``, or of the whole page."""
+    found = sections(page)
+    if section is not None:
+        return found[section]
+    return [block for section_blocks in found.values() for block in section_blocks]
+
+
+def examples(page: Path, section: str | None = None) -> list[tuple[str, str]]:
     return [
         (command, output)
-        for language, block in sections()[section]
+        for language, block in blocks(page, section)
         if language == "console"
         for command, output in block
     ]
 
 
-def code_blocks(section: str, language: str) -> list[str]:
+def code_blocks(page: Path, language: str, section: str | None = None) -> list[str]:
     return [
         "".join(text for _, text in block)
-        for block_language, block in sections()[section]
+        for block_language, block in blocks(page, section)
         if block_language == language
     ]
 
@@ -92,16 +108,16 @@ def run(command: str, monkeypatch) -> tuple[int, str]:
     return code, terminal.getvalue()
 
 
-def check_session(section: str, monkeypatch) -> int:
+def check_session(page: Path, monkeypatch, section: str | None = None) -> int:
     from sequences.models import Sequence, SequenceChange
 
-    # The README's session starts from no sequences (other apps' data
-    # migrations, such as the demo's seed, may have created some).
+    # A session starts from no sequences (other apps' data migrations, such
+    # as the demo's seed, may have created some).
     for alias in ("default", "other"):
         Sequence.objects.using(alias).all().delete()
         SequenceChange.objects.using(alias).all().delete()
     ran = 0
-    for command, expected in examples(section):
+    for command, expected in examples(page, section):
         code, printed = run(command, monkeypatch)
         assert TIME.sub("<time>", printed) == TIME.sub("<time>", expected), command
         assert code == (1 if "CommandError: " in expected else 0), command
@@ -115,22 +131,34 @@ def operator(monkeypatch):
 
 
 @pytest.mark.django_db(transaction=True, databases=["default", "other"])
-def test_readme_commands_section_prints_what_it_says(monkeypatch):
+def test_commands_page_prints_what_it_says(monkeypatch):
     """Autocommit only: the command line closes every connection when it ends."""
-    assert check_session("Commands", monkeypatch) >= 8
+    assert check_session(COMMANDS, monkeypatch) >= 8
 
 
 @pytest.mark.django_db(transaction=True, databases=["default", "other"])
-def test_readme_seeding_section_prints_what_it_says(shop, monkeypatch):
+def test_seeding_page_prints_what_it_says(shop, monkeypatch):
     Invoice.objects.create(number=7)
     Invoice.objects.create(number=41)
-    assert check_session("Seeding sequences in a migration", monkeypatch) >= 3
+    assert check_session(SEEDING, monkeypatch) >= 3
 
 
 @pytest.mark.django_db(transaction=True, databases=["default", "other"])
-def test_readme_shows_the_generated_migration_as_ruff_formats_it(shop, monkeypatch):
-    """The README is formatted by ``ruff format``, so the file is compared formatted alike."""
-    (command,) = [c for c, _ in examples("Seeding sequences in a migration") if "makemigra" in c]
+def test_readme_commands_and_seeding_print_what_they_say(shop, monkeypatch):
+    Invoice.objects.create(number=7)
+    Invoice.objects.create(number=41)
+    assert check_session(README, monkeypatch, README_SECTION) >= 5
+
+
+def test_readme_seeding_example_is_the_one_of_the_seeding_page():
+    (shown,) = [c for c, _ in examples(README, README_SECTION) if "makemigra" in c]
+    assert shown in [c for c, _ in examples(SEEDING)]
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "other"])
+def test_seeding_page_shows_the_generated_migration_as_ruff_formats_it(shop, monkeypatch):
+    """The page is formatted by ``ruff format``, so the file is compared formatted alike."""
+    (command,) = [c for c, _ in examples(SEEDING) if "makemigra" in c]
     run(command, monkeypatch)
     (written,) = shop.glob("0002_*.py")
     formatted = subprocess.run(
@@ -138,20 +166,18 @@ def test_readme_shows_the_generated_migration_as_ruff_formats_it(shop, monkeypat
         input=written.read_text(), capture_output=True, text=True, check=True, cwd=ROOT,
     ).stdout  # fmt: skip
     (shown,) = [
-        text
-        for text in code_blocks("Seeding sequences in a migration", "python")
-        if text.startswith("# Generated by Django")
+        text for text in code_blocks(SEEDING, "python") if text.startswith("# Generated by Django")
     ]
     assert shown.split("\n", 1)[1] == formatted.split("\n", 1)[1]
 
 
-def test_readme_json_example_has_the_real_documents_shape(in_transaction):
+def test_commands_page_json_example_has_the_real_documents_shape(in_transaction):
     from sequences import get_next_value
 
     call("sequence_init", "customers", "--initial", "1000")
     get_next_value("customers")
     real = json.loads(call("sequence_show", "customers", "--format", "json")[0])
-    (shown_text,) = code_blocks("Commands", "json")
+    (shown_text,) = code_blocks(COMMANDS, "json")
     shown = json.loads(shown_text)
 
     def shape(document):
@@ -164,14 +190,11 @@ def test_readme_json_example_has_the_real_documents_shape(in_transaction):
     assert shape(shown) == shape(real)
 
 
-def test_readme_hand_written_migration_is_valid_python():
-    (text,) = [
-        text
-        for text in code_blocks("Seeding sequences in a migration", "python")
-        if text.startswith("from django.db")
-    ]
+def test_seeding_page_hand_written_migration_is_valid_python():
+    python_blocks = code_blocks(SEEDING, "python")
+    (text,) = [text for text in python_blocks if text.startswith("from django.db")]
     namespace: dict[str, object] = {}
-    exec(compile(text, "README", "exec"), namespace)
+    exec(compile(text, str(SEEDING), "exec"), namespace)
     operations = namespace["Migration"].operations  # type: ignore[attr-defined]
     assert [op.describe() for op in operations] == [
         "Seed sequence 'customers' at 1000",

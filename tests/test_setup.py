@@ -34,7 +34,11 @@ def test_public_api_imports_before_django_setup():
     result = run_python(
         """
         from sequences import Sequence, get_next_value, get_next_values, SequenceLocked
+        from sequences import NumberSeries
         from django.apps import apps
+        assert not apps.ready
+        # Series are defined at import time, in modules loaded before setup.
+        NumberSeries("invoices", format="INV-{year}-{value:04d}", period="year")
         assert not apps.ready
         print("ok")
         """

@@ -8,10 +8,27 @@ from typing import Any
 import pytest
 from django.db import connections
 from django.test.utils import CaptureQueriesContext
+from django.utils.translation import gettext_lazy
 
 from sequences import Sequence, delete, get_last_value, get_next_value, get_next_values
 
 MAX = 2**63 - 1
+
+
+class IntLike:
+    """An integer that is not an ``int``, as NumPy's ``int64`` is (not installed here)."""
+
+    def __init__(self, value: int) -> None:
+        self.value = value
+
+    def __index__(self) -> int:
+        return self.value
+
+    def __int__(self) -> int:
+        return self.value
+
+    def __repr__(self) -> str:
+        return f"IntLike({self.value})"
 
 
 @pytest.fixture
@@ -27,6 +44,7 @@ def no_queries(db):
         (None, TypeError, "sequence_name must be a str, got NoneType: None"),
         (42, TypeError, "sequence_name must be a str, got int: 42"),
         (b"bytes", TypeError, "sequence_name must be a str, got bytes"),
+        (gettext_lazy("invoices"), TypeError, "sequence_name must be a str, got __proxy__"),
         ("", ValueError, "sequence_name must be 1 to 100 characters long, got 0"),
         ("x" * 101, ValueError, "sequence_name must be 1 to 100 characters long, got 101"),
         ("nul\x00byte", ValueError, "sequence_name must not contain NUL characters"),
@@ -49,6 +67,7 @@ def test_bad_names(no_queries, function, name, error, message):
         (1.0, TypeError, "initial_value must be an int, got float: 1.0"),
         (Decimal("1"), TypeError, "initial_value must be an int, got Decimal"),
         ("1", TypeError, "initial_value must be an int, got str: '1'"),
+        (IntLike(1), TypeError, "initial_value must be an int, got IntLike: IntLike"),
         (None, TypeError, "initial_value must be an int, got NoneType"),
     ],
 )

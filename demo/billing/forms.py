@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import datetime
+
 from django import forms
 from django.utils import timezone
 
@@ -26,3 +28,10 @@ class InvoiceForm(forms.Form):
         help_text="Enter 0 or a negative amount to see a failed attempt.",
     )
     description = forms.CharField(max_length=200, required=False)
+
+    def clean_issued_on(self) -> datetime.date:
+        issued_on: datetime.date = self.cleaned_data["issued_on"]
+        if issued_on.year < 1000:
+            # Invoice numbers carry a four-digit year.
+            raise forms.ValidationError("The date must be in the years 1000 to 9999.")
+        return issued_on

@@ -17,7 +17,7 @@ from django.utils import timezone
 from sequences import get_next_value
 
 from .models import Customer, Invoice
-from .numbering import CUSTOMER_FIRST_NUMBER, CUSTOMER_SEQUENCE, invoice_sequence
+from .numbering import CUSTOMER_FIRST_NUMBER, CUSTOMER_SEQUENCE, INVOICES
 
 
 class InvoiceRejected(Exception):
@@ -65,7 +65,8 @@ def create_invoice(
     if issued_on is None:
         issued_on = timezone.localdate()
     with transaction.atomic():
-        number = get_next_value(invoice_sequence(issued_on.year))
+        # The sequence of the invoice's year, created at 1 on the year's first invoice.
+        number = INVOICES.next(issued_on).value
         invoice = Invoice(
             customer=customer,
             year=issued_on.year,

@@ -6,3 +6,15 @@ class Ticket(models.Model):
 
     number = models.PositiveBigIntegerField(unique=True)
     sequence_name = models.CharField(max_length=100, default="default")
+
+
+class Document(models.Model):
+    """A document table for ``sequence_check``: numbers are deliberately not unique.
+
+    ``number`` holds a plain integer (``--sequence``), ``reference`` a formatted
+    number (``--series``); either may be NULL. ``kind`` is for ``--filter``.
+    """
+
+    number = models.BigIntegerField(null=True, db_index=True)
+    reference = models.CharField(max_length=100, null=True)
+    kind = models.CharField(max_length=20, default="")

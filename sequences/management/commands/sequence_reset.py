@@ -18,7 +18,7 @@ class Command(SequenceCommand):
     help = (
         "Set sequence NAME so that its next value is N, through reset_sequence(): "
         "locked, compare-and-set and recorded in the audit trail with the reason. "
-        "Asks for confirmation unless --no-input."
+        "Asks for confirmation unless --noinput (or --no-input)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -1,0 +1,269 @@
+"""``make bench-check``: the cost of ``sequence_check`` on 1,000,000 documents per backend.
+
+Reported as a multiple of ``SELECT COUNT(*)`` on the same table, the cheapest
+full read a database offers: the target for ``--sequence`` is at most 3x.
+``--series`` parses every number in Python and is shown for scale.
+
+Each backend runs in a process of its own (Django's settings are per process)
+on a database named ``seq_bench_check`` that this script creates and drops.
+Not part of ``make bench``: filling a million rows takes a while.
+
+    python -m benchmarks.check [--rows N] [--backends sqlite,postgresql,mariadb]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = Path(__file__).resolve().parent / "RESULTS-check.md"
+SUFFIX = "_check"
+
+COUNT_SQL = "SELECT COUNT(*) FROM {table}"
+
+# One statement per backend that writes ``%s`` documents numbered 1..N, with
+# the same numbers formatted as the benchmark series formats them.
+FILL_SQL = {
+    "postgresql": (
+        "INSERT INTO testapp_document (number, reference, kind) "
+        "SELECT g, 'INV-2026-' || lpad(g::text, 7, '0'), '' FROM generate_series(1, %s) g"
+    ),
+    # seq_1_to_N comes from MariaDB's Sequence engine (built in since 10.1).
+    "mariadb": (
+        "INSERT INTO testapp_document (number, reference, kind) "
+        "SELECT seq, CONCAT('INV-2026-', LPAD(seq, 7, '0')), '' FROM seq_1_to_{rows}"
+    ),
+    "sqlite": (
+        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < %s) "
+        "INSERT INTO testapp_document (number, reference, kind) "
+        "SELECT x, 'INV-2026-' || printf('%%07d', x), '' FROM c"
+    ),
+}
+# The same numbers in a table where they are unique (testapp.Ticket), the
+# usual shape of an invoice table: the check needs no grouping there.
+FILL_UNIQUE_SQL = (
+    "INSERT INTO testapp_ticket (number, sequence_name) "
+    "SELECT number, 'bench' FROM testapp_document ORDER BY number"
+)
+ANALYZE_SQL = {
+    "postgresql": "VACUUM ANALYZE testapp_document",
+    "mariadb": "ANALYZE TABLE testapp_document",
+    "sqlite": "ANALYZE",
+}
+
+
+def _median_seconds(action: Any, repeat: int) -> float:
+    action()  # warm the caches: every figure is for a warm table
+    timings = []
+    for _ in range(repeat):
+        began = time.perf_counter()
+        action()
+        timings.append(time.perf_counter() - began)
+    return statistics.median(timings)
+
+
+def worker(backend: str, rows: int) -> dict[str, Any]:
+    from benchmarks import databases, settings
+
+    entry = settings.database(backend, SUFFIX)
+    name = str(entry["NAME"])
+    databases._check_ours(name)
+    _drop(backend, name)
+    _create(backend, name)
+
+    import django
+    from django.conf import settings as django_settings
+
+    django_settings.configure(
+        DATABASES={"default": entry},
+        INSTALLED_APPS=[
+            "django.contrib.contenttypes",
+            "django.contrib.auth",
+            "sequences",
+            "tests.testapp",
+        ],
+        USE_TZ=True,
+        DEFAULT_AUTO_FIELD="django.db.models.BigAutoField",
+        SECRET_KEY="benchmarks only",
+    )
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    from sequences import NumberSeries
+    from sequences.check import check_sequence, check_series
+    from sequences.models import Sequence
+    from tests.testapp.models import Document, Ticket
+
+    try:
+        call_command("migrate", verbosity=0)
+        began = time.perf_counter()
+        with connection.cursor() as cursor:
+            if backend == "mariadb":
+                cursor.execute(FILL_SQL[backend].format(rows=int(rows)))
+            else:
+                cursor.execute(FILL_SQL[backend], [rows])
+            cursor.execute(FILL_UNIQUE_SQL)
+            cursor.execute(ANALYZE_SQL[backend])
+        filled = time.perf_counter() - began
+        Sequence.objects.create(name="bench", last=rows)
+        Sequence.objects.create(name="inv.2026", last=rows)
+        series = NumberSeries("inv", format="INV-{year}-{value:07d}", period="year")
+
+        def count(table: str) -> None:
+            with connection.cursor() as cursor:
+                cursor.execute(COUNT_SQL.format(table=table))
+                assert cursor.fetchone()[0] == rows
+
+        def by_sequence() -> None:
+            assert check_sequence(Document, "number", "bench").clean
+
+        def by_sequence_unique() -> None:
+            assert check_sequence(Ticket, "number", "bench").clean
+
+        def by_series() -> None:
+            assert check_series(Document, "reference", series).clean
+
+        count_seconds = _median_seconds(lambda: count("testapp_document"), 5)
+        sequence_seconds = _median_seconds(by_sequence, 3)
+        unique_count_seconds = _median_seconds(lambda: count("testapp_ticket"), 5)
+        unique_seconds = _median_seconds(by_sequence_unique, 3)
+        began = time.perf_counter()
+        by_series()
+        series_seconds = time.perf_counter() - began
+        return {
+            "backend": backend,
+            "rows": rows,
+            "fill_seconds": filled,
+            "count_seconds": count_seconds,
+            "sequence_seconds": sequence_seconds,
+            "unique_count_seconds": unique_count_seconds,
+            "unique_seconds": unique_seconds,
+            "series_seconds": series_seconds,
+        }
+    finally:
+        connection.close()
+        _drop(backend, name)
+
+
+def _create(backend: str, name: str) -> None:
+    from benchmarks import databases
+
+    if backend == "sqlite":
+        os.makedirs(os.path.dirname(name), exist_ok=True)
+        return
+    admin = databases._admin(backend)
+    try:
+        if backend == "postgresql":
+            admin.execute(f'CREATE DATABASE "{name}"')
+        else:
+            admin.cursor().execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
+    finally:
+        admin.close()
+
+
+def _drop(backend: str, name: str) -> None:
+    from benchmarks import databases
+
+    databases._check_ours(name)
+    if backend == "sqlite":
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            if os.path.exists(name + suffix):
+                os.unlink(name + suffix)
+        return
+    admin = databases._admin(backend)
+    try:
+        if backend == "postgresql":
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        else:
+            admin.cursor().execute(f"DROP DATABASE IF EXISTS `{name}`")
+    finally:
+        admin.close()
+
+
+def write_results(results: list[dict[str, Any]]) -> str:
+    def ms(seconds: float) -> str:
+        return f"{seconds * 1000:,.0f} ms"
+
+    lines = [
+        "# `sequence_check` on a million documents",
+        "",
+        "`make bench-check` (`python -m benchmarks.check`): a table of "
+        f"{results[0]['rows']:,} documents numbered 1..N without a gap, per backend, on this "
+        "machine (shared, 2 cores, other work running). Times are medians of warm runs (one "
+        "run for `--series`); each ratio is to `SELECT COUNT(*)` of the same table. Target "
+        "for `--sequence`: at most 3x.",
+        "",
+        "- *unique*: `testapp.Ticket`, whose `number` is unique (as invoice numbers usually "
+        "are): the check is one plain scan.",
+        "- *not unique*: `testapp.Document`, whose `number` has only an index: the check "
+        "groups by number to find duplicates.",
+        "- `--series`: `testapp.Document.reference`, every number parsed in Python.",
+        "",
+        "| Backend | COUNT(*) | --sequence, unique | ratio | --sequence, not unique | ratio "
+        "| --series | ratio |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for result in results:
+        count = result["count_seconds"]
+        unique_count = result["unique_count_seconds"]
+        lines.append(
+            f"| {result['backend']} | {ms(unique_count)} / {ms(count)} | "
+            f"{ms(result['unique_seconds'])} | {result['unique_seconds'] / unique_count:.1f}x | "
+            f"{ms(result['sequence_seconds'])} | {result['sequence_seconds'] / count:.1f}x | "
+            f"{result['series_seconds']:.1f} s | {result['series_seconds'] / count:.0f}x |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--backends", default="sqlite,postgresql,mariadb")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--no-write", action="store_true", help="Do not write RESULTS-check.md.")
+    options = parser.parse_args(argv)
+    if options.worker:
+        print(json.dumps(worker(options.worker, options.rows)))
+        return 0
+    results = []
+    for backend in options.backends.split(","):
+        completed = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "benchmarks.check",
+                "--worker",
+                backend,
+                "--rows",
+                str(options.rows),
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "SEQUENCES_TEST_BACKEND": backend},
+            check=False,
+        )
+        if completed.returncode:
+            sys.stderr.write(completed.stderr)
+            return completed.returncode
+        result = json.loads(completed.stdout.strip().splitlines()[-1])
+        print(json.dumps(result), flush=True)
+        results.append(result)
+    text = write_results(results)
+    if not options.no_write:
+        RESULTS.write_text(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,782 @@
+"""Compare the numbers stored in a document table with the sequences that issued them.
+
+:func:`check_sequence` checks an integer field against one sequence, on the
+server, in one pass (window functions); :func:`check_series` parses the
+formatted numbers of a :class:`~sequences.NumberSeries`, streaming the table
+in chunks. Both read the documents and the sequences in one snapshot
+(:func:`snapshot`) and return a :class:`CheckReport`; ``manage.py
+sequence_check`` prints it. Nothing here writes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from django.db import connections, models, router, transaction
+
+if TYPE_CHECKING:
+    from .models import SequenceChange
+    from .numbering import NumberSeries
+
+#: Version of :meth:`CheckReport.as_json`'s layout (documented in docs/numbering.md).
+SCHEMA_VERSION = 1
+
+# Each vendor's way to read several statements from one snapshot, issued as
+# the first statement of the transaction that ``snapshot()`` opens. Both are
+# scoped to that one transaction, so no session setting outlives it.
+POSTGRESQL_SNAPSHOT = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"
+# MySQL/MariaDB only accept this before the transaction starts (it then
+# applies to the next transaction alone, Django's default being read committed)...
+MYSQL_SNAPSHOT = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"
+# ... and this starts that transaction at once, so that the setting above is
+# used up here whatever happens next, and takes the snapshot now.
+MYSQL_BEGIN = "START TRANSACTION READ ONLY, WITH CONSISTENT SNAPSHOT"
+
+# The one pass that a clean table costs: totals over the documents
+# (``{documents}``: the filtered documents, their number as ``n``). When a
+# constraint makes the numbers unique, it is a plain scan; otherwise the
+# documents are grouped by number first (``c``: how many hold it), which is
+# what finds duplicates. ``%(start)s`` is the lowest possible number when the
+# start is the lowest number found. COUNT(CASE ...) rather than
+# SUM(CASE ... 1 ELSE 0): MariaDB sums in DECIMAL, twice as slow.
+SUMMARY_UNIQUE_SQL = """
+SELECT COUNT(*),
+       COUNT(*) - COUNT(n),
+       COUNT(CASE WHEN n >= %(start)s AND n <= %(last)s THEN 1 END),
+       COUNT(CASE WHEN n > %(last)s THEN 1 END),
+       COUNT(CASE WHEN n < %(start)s THEN 1 END),
+       0,
+       MIN(n),
+       MAX(n)
+FROM ({documents}) documents
+"""
+SUMMARY_GROUPED_SQL = """
+SELECT SUM(c),
+       SUM(CASE WHEN n IS NULL THEN c ELSE 0 END),
+       COUNT(CASE WHEN n >= %(start)s AND n <= %(last)s THEN 1 END),
+       SUM(CASE WHEN n > %(last)s THEN c ELSE 0 END),
+       SUM(CASE WHEN n < %(start)s THEN c ELSE 0 END),
+       COUNT(CASE WHEN c > 1 AND n IS NOT NULL THEN 1 END),
+       MIN(n),
+       MAX(n)
+FROM ({documents}) documents
+"""
+
+# Only when numbers are missing: the first gaps, found by giving each distinct
+# number its predecessor (LAG) over the ordered numbers. ``q + 1 < n`` rather
+# than ``n - q > 1``: MySQL raises on an unsigned subtraction below zero.
+GAPS_SQL = """
+SELECT q, n FROM (
+    SELECT n, COALESCE(LAG(n) OVER (ORDER BY n), %(before_start)s) AS q
+    FROM ({distinct}) numbers
+) ordered
+WHERE q + 1 < n AND q < %(last)s AND n > %(start)s
+ORDER BY n
+LIMIT %(wanted)s
+"""
+
+#: Rows read per statement when ``check_series`` streams a table.
+CHUNK_SIZE = 5000
+
+
+@dataclass
+class Explanation:
+    """Missing values that an audited reset or seed skipped on purpose."""
+
+    change: SequenceChange
+    first: int
+    last: int
+    #: How many values of ``first..last`` no document holds.
+    missing: int = 0
+
+
+@dataclass
+class SequenceReport:
+    """What the documents of one sequence show; see :class:`CheckReport`."""
+
+    name: str
+    #: The sequence's last value, ``None`` if it does not exist.
+    last: int | None
+    start: int
+    documents: int = 0
+    missing_count: int = 0
+    missing_ranges: list[tuple[int, int]] = field(default_factory=list)
+    missing_truncated: bool = False
+    duplicate_count: int = 0
+    #: ``(value, documents holding it)``.
+    duplicates: list[tuple[int, int]] = field(default_factory=list)
+    duplicate_truncated: bool = False
+    #: Documents numbered above ``last``.
+    ahead_count: int = 0
+    ahead_values: list[int] = field(default_factory=list)
+    ahead_truncated: bool = False
+    #: The highest number found (for ``--fix-forward``).
+    highest: int | None = None
+    below_start: int = 0
+    explained: list[Explanation] = field(default_factory=list)
+
+    @property
+    def findings(self) -> int:
+        return self.missing_count + self.duplicate_count + self.ahead_count
+
+    @property
+    def explained_count(self) -> int:
+        return sum(explanation.missing for explanation in self.explained)
+
+
+@dataclass
+class CheckReport:
+    """The outcome of a check: per-sequence findings plus table-wide counts."""
+
+    model: str
+    field_name: str
+    documents_database: str
+    sequences_database: str
+    filters: dict[str, str]
+    mode: str
+    limit: int
+    rows: int = 0
+    null: int = 0
+    sequences: list[SequenceReport] = field(default_factory=list)
+    unparseable_count: int = 0
+    unparseable: list[str] = field(default_factory=list)
+    #: Whether documents and sequences were read from one snapshot.
+    one_snapshot: bool = True
+
+    @property
+    def findings(self) -> int:
+        return self.unparseable_count + sum(report.findings for report in self.sequences)
+
+    @property
+    def clean(self) -> bool:
+        return self.findings == 0
+
+    def as_json(self) -> dict[str, Any]:
+        """The documented JSON document (``schema`` :data:`SCHEMA_VERSION`)."""
+        return {
+            "schema": SCHEMA_VERSION,
+            "model": self.model,
+            "field": self.field_name,
+            "mode": self.mode,
+            "documents_database": self.documents_database,
+            "sequences_database": self.sequences_database,
+            "one_snapshot": self.one_snapshot,
+            "filters": self.filters,
+            "limit": self.limit,
+            "clean": self.clean,
+            "findings": self.findings,
+            "rows": self.rows,
+            "null": self.null,
+            "unparseable": {
+                "count": self.unparseable_count,
+                "values": self.unparseable,
+                "truncated": self.unparseable_count > len(self.unparseable),
+            },
+            "sequences": [
+                {
+                    "name": report.name,
+                    "last": report.last,
+                    "start": report.start,
+                    "documents": report.documents,
+                    "highest": report.highest,
+                    "below_start": report.below_start,
+                    "findings": report.findings,
+                    "missing": {
+                        "count": report.missing_count,
+                        "ranges": [compress([span]) for span in report.missing_ranges],
+                        "truncated": report.missing_truncated,
+                    },
+                    "duplicates": {
+                        "count": report.duplicate_count,
+                        "values": [
+                            {"value": value, "documents": documents}
+                            for value, documents in report.duplicates
+                        ],
+                        "truncated": report.duplicate_truncated,
+                    },
+                    "ahead": {
+                        "count": report.ahead_count,
+                        "values": report.ahead_values,
+                        "truncated": report.ahead_truncated,
+                    },
+                    "explained": {
+                        "count": report.explained_count,
+                        "spans": [
+                            {
+                                "first": explanation.first,
+                                "last": explanation.last,
+                                "missing": explanation.missing,
+                                "change": describe_change(explanation.change),
+                            }
+                            for explanation in report.explained
+                        ],
+                    },
+                }
+                for report in self.sequences
+            ],
+        }
+
+
+def describe_change(change: SequenceChange) -> dict[str, Any]:
+    return {
+        "id": change.pk,
+        "action": change.action,
+        "source": change.source,
+        "at": change.created_at.isoformat(),
+        "username": change.username,
+        "last_before": change.last_before,
+        "last_after": change.last_after,
+        "reason": change.reason,
+    }
+
+
+def compress(ranges: Iterable[tuple[int, int]]) -> str:
+    """``[(4, 4), (6, 8)]`` → ``"4, 6-8"``."""
+    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in ranges)
+
+
+# Snapshot
+
+
+@contextlib.contextmanager
+def snapshot(aliases: Iterable[str]) -> Iterator[bool]:
+    """Read each database in ``aliases`` from one snapshot until the block ends.
+
+    Opens a repeatable-read, read-only transaction per database (SQLite: a
+    transaction, which sees one snapshot). Inside a transaction that the
+    caller opened, that transaction is used as it is: its isolation level
+    decides. Yields whether all reads share one snapshot, which needs a
+    single database and a transaction opened here.
+    """
+    aliases = list(dict.fromkeys(aliases))
+    shared = len(aliases) == 1
+    with contextlib.ExitStack() as stack:
+        for alias in aliases:
+            connection = connections[alias]
+            if connection.in_atomic_block:
+                shared = False
+                continue
+            if connection.vendor == "mysql":
+                connection.ensure_connection()
+                with connection.cursor() as cursor:
+                    cursor.execute(MYSQL_SNAPSHOT)
+            stack.enter_context(transaction.atomic(using=alias))
+            if connection.vendor in ("postgresql", "mysql"):
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        POSTGRESQL_SNAPSHOT if connection.vendor == "postgresql" else MYSQL_BEGIN
+                    )
+        yield shared
+
+
+# Explanations
+
+
+def _forward_changes(alias: str, **lookup: Any) -> models.QuerySet[SequenceChange]:
+    """The audit records that may have skipped values, oldest first."""
+    from .models import SequenceChange
+
+    return (
+        SequenceChange.objects.using(alias)
+        .filter(**lookup)
+        .exclude(action=SequenceChange.Action.DELETE)
+        .exclude(last_after=None)
+        .order_by("created_at", "id")
+    )
+
+
+def _explanations(
+    name: str,
+    start: int,
+    last: int | None,
+    alias: str,
+    changes: Iterable[SequenceChange] | None = None,
+) -> list[Explanation]:
+    """The spans that audited resets and seeds skipped, each value given to its first change.
+
+    A reset, seed or initialisation that moved ``last`` forward skipped the
+    values between the old and the new ``last`` (from ``start`` when the
+    sequence did not exist): no document can hold them, and the audit record
+    says why.
+    """
+    if last is None or last < start:
+        return []
+    if changes is None:
+        changes = _forward_changes(alias, sequence_name=name)
+    covered: list[tuple[int, int]] = []
+    explanations = []
+    for change in changes:
+        assert change.last_after is not None
+        before = change.last_before if change.last_before is not None else start - 1
+        first, end = max(before + 1, start), min(change.last_after, last)
+        for piece in _subtract((first, end), covered):
+            explanations.append(Explanation(change, *piece))
+        if first <= end:
+            covered = _merge([*covered, (first, end)])
+    explanations.sort(key=lambda explanation: explanation.first)
+    return explanations
+
+
+def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for first, last in sorted(spans):
+        if merged and first <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], last))
+        else:
+            merged.append((first, last))
+    return merged
+
+
+def _subtract(span: tuple[int, int], covered: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    first, last = span
+    pieces = []
+    for a, b in covered:
+        if b < first or a > last:
+            continue
+        if a > first:
+            pieces.append((first, a - 1))
+        first = max(first, b + 1)
+    if first <= last:
+        pieces.append((first, last))
+    return pieces
+
+
+def _split(
+    gaps: Iterable[tuple[int, int]], explanations: list[Explanation]
+) -> Iterator[tuple[int, int, Explanation | None]]:
+    """Cut sorted gaps along the (sorted, disjoint) explained spans."""
+    index = 0
+    for first, last in gaps:
+        while first <= last:
+            while index < len(explanations) and explanations[index].last < first:
+                index += 1
+            if index == len(explanations) or explanations[index].first > last:
+                yield first, last, None
+                break
+            explanation = explanations[index]
+            if explanation.first > first:
+                yield first, explanation.first - 1, None
+                first = explanation.first
+            end = min(last, explanation.last)
+            yield first, end, explanation
+            first = end + 1
+
+
+# Checks
+
+
+def documents_alias(model: type[models.Model]) -> str:
+    """The database the documents are read from: the model's router."""
+    return router.db_for_read(model)
+
+
+def check_sequence(
+    model: type[models.Model],
+    field_name: str,
+    sequence_name: str,
+    *,
+    start: int | None = None,
+    filters: dict[str, str] | None = None,
+    using: str | None = None,
+    limit: int = 100,
+) -> CheckReport:
+    """Check the integers in ``model.field_name`` against sequence ``sequence_name``.
+
+    The documents come from the model's router, the sequence from ``using``
+    (default: the router's read database for sequences). Without ``start``,
+    the lowest number found is the start (the sequences table does not store
+    ``initial_value``); with no documents at all, 1. Raises ``LookupError``
+    when the sequence does not exist. The work runs on the server in one pass.
+    """
+    from .models import Sequence
+
+    filters = dict(filters or {})
+    sequences_alias = using if using is not None else router.db_for_read(Sequence)
+    alias = documents_alias(model)
+    column = model._meta.get_field(field_name)
+    if not isinstance(column, models.IntegerField):
+        raise ValueError(
+            f"{model._meta.label}.{field_name} must be an integer field to be checked "
+            f"against a sequence, not {type(column).__name__}"
+        )
+    rows = model._default_manager.using(alias).filter(**filters)
+    report = CheckReport(
+        model=model._meta.label,
+        field_name=field_name,
+        documents_database=alias,
+        sequences_database=sequences_alias,
+        filters=filters,
+        mode="sequence",
+        limit=limit,
+    )
+    with snapshot([sequences_alias, alias]) as shared:
+        report.one_snapshot = shared
+        last = (
+            Sequence.objects.using(sequences_alias)
+            .filter(name=sequence_name)
+            .values_list("last", flat=True)
+            .first()
+        )
+        if last is None:
+            raise LookupError(sequence_name)
+        sequence = _summarize(rows, column, sequence_name, last, start, report, alias)
+        report.sequences.append(sequence)
+        missing = max(0, last - sequence.start + 1) - sequence.missing_count
+        sequence.missing_count = missing
+        if missing:
+            sequence.explained = _explanations(
+                sequence_name, sequence.start, last, sequences_alias
+            )
+            numbered = rows.exclude(**{column.name: None})
+            for explanation in sequence.explained:
+                held = (
+                    numbered.filter(
+                        **{
+                            f"{column.name}__gte": explanation.first,
+                            f"{column.name}__lte": explanation.last,
+                        }
+                    )
+                    .values(column.name)
+                    .distinct()
+                    .count()
+                )
+                explanation.missing = explanation.last - explanation.first + 1 - held
+            sequence.missing_count -= sequence.explained_count
+            if sequence.missing_count:
+                _list_gaps(rows, column, sequence, limit, alias)
+        if sequence.duplicate_count:
+            repeated = (
+                rows.exclude(**{column.name: None})
+                .order_by()
+                .values_list(column.name)
+                .annotate(documents=models.Count("*"))
+                .filter(documents__gt=1)
+                .order_by(column.name)[: limit + 1]
+            )
+            sequence.duplicates = [(int(n), int(c)) for n, c in repeated]
+            sequence.duplicate_truncated = len(sequence.duplicates) > limit
+            del sequence.duplicates[limit:]
+        if sequence.ahead_count:
+            ahead = (
+                rows.filter(**{f"{column.name}__gt": last})
+                .order_by(column.name)
+                .values_list(column.name, flat=True)
+                .distinct()[: limit + 1]
+            )
+            sequence.ahead_values = [int(n) for n in ahead]
+            sequence.ahead_truncated = len(sequence.ahead_values) > limit
+            del sequence.ahead_values[limit:]
+    return report
+
+
+def _inline(
+    sql: str, name: str, query: models.QuerySet[Any], alias: str
+) -> tuple[str, dict[str, Any]]:
+    """Put ``query``'s SQL in place of ``{name}`` in ``sql``, its parameters named."""
+    inner, params = query.query.get_compiler(alias).as_sql()
+    names = [f"{name}{index}" for index in range(len(params))]
+    inner = inner.replace("%%", "\x00")
+    for param_name in names:
+        inner = inner.replace("%s", f"%({param_name})s", 1)
+    inner = inner.replace("\x00", "%%")
+    return sql.replace("{" + name + "}", inner), dict(zip(names, params, strict=True))
+
+
+def unique_under(model: type[models.Model], field_name: str, filters: dict[str, str]) -> bool:
+    """Whether a constraint makes ``field_name`` unique among the filtered rows.
+
+    True for a unique field, or for a unique constraint (or ``unique_together``)
+    on the field plus fields that the filters fix to one value each.
+    """
+    opts = model._meta
+    field = opts.get_field(field_name)
+    if getattr(field, "unique", False):
+        return True
+    fixed = {field.name}
+    for key in filters:
+        name, _, lookup = key.partition("__")
+        if lookup in ("", "exact"):
+            with contextlib.suppress(Exception):
+                fixed.add(opts.get_field(name).name)
+    sets = [set(names) for names in opts.unique_together]
+    for constraint in opts.constraints:
+        if (
+            isinstance(constraint, models.UniqueConstraint)
+            and constraint.condition is None
+            and not constraint.expressions
+            and constraint.fields
+        ):
+            sets.append(set(constraint.fields))
+    for names in sets:
+        resolved = set()
+        for name in names:
+            with contextlib.suppress(Exception):
+                resolved.add(opts.get_field(name).name)
+        if field.name in resolved and resolved <= fixed:
+            return True
+    return False
+
+
+def _summarize(
+    rows: models.QuerySet[Any],
+    column: models.Field[Any, Any],
+    name: str,
+    last: int,
+    start: int | None,
+    report: CheckReport,
+    alias: str,
+) -> SequenceReport:
+    """One statement over the documents: the totals and whether anything is wrong.
+
+    Returns a :class:`SequenceReport` whose ``missing_count`` temporarily holds
+    the distinct numbers found from the start to ``last``.
+    """
+    summary = SUMMARY_GROUPED_SQL
+    if unique_under(rows.model, column.name, report.filters):
+        summary = SUMMARY_UNIQUE_SQL
+        documents = rows.order_by().values(n=models.F(column.name))
+    else:
+        documents = (
+            rows.order_by()
+            .values(n=models.F(column.name))
+            .annotate(c=models.Count("*"))
+            .values("n", "c")
+        )
+    sql, parameters = _inline(summary, "documents", documents, alias)
+    # Without a start, every number is at or above it (the start is the lowest).
+    parameters.update({"last": last, "start": start if start is not None else -(2**63)})
+    with connections[alias].cursor() as cursor:
+        cursor.execute(sql, parameters)
+        total, null, in_range, ahead, below, repeated, lowest, highest = cursor.fetchone()
+    if start is None:
+        start = int(lowest) if lowest is not None else 1
+    report.rows += int(total or 0)
+    report.null += int(null or 0)
+    return SequenceReport(
+        name=name,
+        last=last,
+        start=start,
+        documents=int(total or 0) - int(null or 0),
+        missing_count=int(in_range or 0),
+        duplicate_count=int(repeated or 0),
+        ahead_count=int(ahead or 0),
+        highest=None if highest is None else int(highest),
+        below_start=int(below or 0),
+    )
+
+
+def _list_gaps(
+    rows: models.QuerySet[Any],
+    column: models.Field[Any, Any],
+    report: SequenceReport,
+    limit: int,
+    alias: str,
+) -> None:
+    assert report.last is not None
+    last, start = report.last, report.start
+    distinct = (
+        rows.exclude(**{column.name: None}).order_by().values(n=models.F(column.name)).distinct()
+    )
+    sql, parameters = _inline(GAPS_SQL, "distinct", distinct, alias)
+    # Gaps wholly inside explained spans come back too; read enough rows that
+    # ``limit`` unexplained ones are among them, and no more.
+    spare = 2 * len(report.explained) + sum(
+        explanation.last - explanation.first + 1 - explanation.missing
+        for explanation in report.explained
+    )
+    wanted = limit + 1 + spare
+    parameters.update({"last": last, "start": start, "before_start": start - 1, "wanted": wanted})
+    gaps: list[tuple[int, int]] = []
+    with connections[alias].cursor() as cursor:
+        cursor.execute(sql, parameters)
+        for q, n in cursor.fetchall():
+            gaps.append((max(int(q) + 1, start), min(int(n) - 1, last)))
+    # The gap after the highest number, when none is above ``last`` (LAG
+    # finds a gap only before a number).
+    top = report.highest if report.highest is not None else start - 1
+    if top < last and max(top + 1, start) <= last and len(gaps) < wanted:
+        gaps.append((max(top + 1, start), last))
+    _list_missing(report, gaps, limit)
+
+
+def _list_missing(report: SequenceReport, gaps: Iterable[tuple[int, int]], limit: int) -> None:
+    for first, last, explanation in _split(gaps, report.explained):
+        if explanation is not None:
+            continue
+        if len(report.missing_ranges) == limit:
+            report.missing_truncated = True
+            break
+        report.missing_ranges.append((first, last))
+
+
+def check_series(
+    model: type[models.Model],
+    field_name: str,
+    series: NumberSeries,
+    *,
+    filters: dict[str, str] | None = None,
+    using: str | None = None,
+    limit: int = 100,
+    chunk_size: int = CHUNK_SIZE,
+) -> CheckReport:
+    """Check the formatted numbers in ``model.field_name`` against every sequence of ``series``.
+
+    Each number is parsed (:meth:`NumberSeries.parse`) to its sequence and
+    value; the table is read in chunks of ``chunk_size`` rows (by primary
+    key, inside one snapshot). Each period and scope starts at the series'
+    ``initial_value``. Memory: one bit per value up to each sequence's last
+    value, plus the findings themselves.
+    """
+    from .models import Sequence
+
+    filters = dict(filters or {})
+    sequences_alias = using if using is not None else router.db_for_read(Sequence)
+    alias = documents_alias(model)
+    column = model._meta.get_field(field_name)
+    if not isinstance(column, models.Field) or column.column is None:
+        raise ValueError(f"{model._meta.label}.{field_name} is not a field with a column")
+    rows = model._default_manager.using(alias).filter(**filters)
+    report = CheckReport(
+        model=model._meta.label,
+        field_name=field_name,
+        documents_database=alias,
+        sequences_database=sequences_alias,
+        filters=filters,
+        mode="series",
+        limit=limit,
+    )
+    start = series.initial_value
+    with snapshot([sequences_alias, alias]) as shared:
+        report.one_snapshot = shared
+        candidates = Sequence.objects.using(sequences_alias)
+        prefix = series.name + "."
+        candidates = candidates.filter(
+            models.Q(name=series.name) | models.Q(name__startswith=prefix)
+        )
+        trackers: dict[str, _Tracker] = {}
+        for name, last in candidates.values_list("name", "last").iterator():
+            if series.split_sequence_name(name) is not None:
+                trackers[name] = _Tracker(SequenceReport(name=name, last=last, start=start))
+        after: Any = None
+        while True:
+            page = rows.order_by("pk")
+            if after is not None:
+                page = page.filter(pk__gt=after)
+            chunk = list(page.values_list("pk", column.attname)[:chunk_size])
+            if not chunk:
+                break
+            after = chunk[-1][0]
+            for _pk, text in chunk:
+                report.rows += 1
+                if text is None:
+                    report.null += 1
+                    continue
+                try:
+                    name, value = series.parse(str(text))
+                except ValueError:
+                    report.unparseable_count += 1
+                    if len(report.unparseable) < limit:
+                        report.unparseable.append(str(text))
+                    continue
+                tracker = trackers.get(name)
+                if tracker is None:
+                    tracker = trackers[name] = _Tracker(
+                        SequenceReport(name=name, last=None, start=start)
+                    )
+                tracker.add(value)
+            if len(chunk) < chunk_size:
+                break
+        # One query for the audit records of the whole series, not one per period.
+        changes: dict[str, list[SequenceChange]] = {}
+        for change in _forward_changes(
+            sequences_alias, sequence_name__in=candidates.values("name")
+        ):
+            changes.setdefault(change.sequence_name, []).append(change)
+        for name in sorted(trackers):
+            tracker = trackers[name]
+            sequence = tracker.report
+            sequence.explained = _explanations(
+                name, start, sequence.last, sequences_alias, changes.get(name, [])
+            )
+            tracker.finish(limit)
+            report.sequences.append(sequence)
+    return report
+
+
+class _Tracker:
+    """One sequence's numbers, as a bitmap from ``start`` to ``last`` plus the anomalies."""
+
+    def __init__(self, report: SequenceReport) -> None:
+        self.report = report
+        size = 0 if report.last is None else max(0, report.last - report.start + 1)
+        self.size = size
+        self.seen = bytearray((size + 7) // 8)
+        #: Values held more than once: value -> documents.
+        self.repeated: dict[int, int] = {}
+        #: Values above ``last``: value -> documents.
+        self.ahead: dict[int, int] = {}
+
+    def add(self, value: int) -> None:
+        report = self.report
+        report.documents += 1
+        report.highest = value if report.highest is None else max(report.highest, value)
+        offset = value - report.start
+        if offset < 0:
+            # Counted, not checked: the sequence never issued them.
+            report.below_start += 1
+            return
+        if offset >= self.size:
+            self.ahead[value] = self.ahead.get(value, 0) + 1
+            return
+        byte, bit = divmod(offset, 8)
+        if self.seen[byte] >> bit & 1:
+            self.repeated[value] = self.repeated.get(value, 1) + 1
+        else:
+            self.seen[byte] |= 1 << bit
+
+    def gaps(self) -> Iterator[tuple[int, int]]:
+        start, seen, size = self.report.start, self.seen, self.size
+        first: int | None = None
+        for index, byte in enumerate(seen):
+            if byte == 0xFF and first is None:
+                continue
+            for bit in range(8):
+                offset = index * 8 + bit
+                if offset >= size:
+                    break
+                if byte >> bit & 1:
+                    if first is not None:
+                        yield start + first, start + offset - 1
+                        first = None
+                elif first is None:
+                    first = offset
+        if first is not None:
+            yield start + first, start + size - 1
+
+    def finish(self, limit: int) -> None:
+        report = self.report
+        for value, documents in self.ahead.items():
+            if documents > 1:
+                self.repeated[value] = documents
+        duplicates = sorted(self.repeated.items())
+        report.duplicate_count = len(duplicates)
+        report.duplicates = duplicates[:limit]
+        report.duplicate_truncated = len(duplicates) > limit
+        ahead = sorted(self.ahead)
+        report.ahead_count = sum(self.ahead.values())
+        report.ahead_values = ahead[:limit]
+        report.ahead_truncated = len(ahead) > limit
+        missing = 0
+        for first, last, explanation in _split(self.gaps(), report.explained):
+            if explanation is not None:
+                explanation.missing += last - first + 1
+                continue
+            missing += last - first + 1
+            if len(report.missing_ranges) < limit:
+                report.missing_ranges.append((first, last))
+            else:
+                report.missing_truncated = True
+        report.missing_count = missing

@@ -1,0 +1,629 @@
+"""``manage.py sequence_check``: the numbers in a document table against their sequences."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import multiprocessing
+import random
+import time
+
+import pytest
+from django.core.management import CommandError
+from django.db import connections, transaction
+from django.test import override_settings
+
+from sequences import NumberSeries, get_last_value, reset_sequence
+from sequences.check import check_sequence, check_series, compress
+from sequences.models import Sequence, SequenceChange
+from tests.testapp.models import Document
+
+from .command_utils import call
+
+INVOICES = NumberSeries("inv", format="INV-{year}-{value:04d}", period="year")
+NOT_A_SERIES = "INV-{year}"
+TARGET = "testapp.Document.number"
+SERIES_TARGET = "testapp.Document.reference"
+
+
+def documents(*numbers, kind="", using="default"):
+    Document.objects.using(using).bulk_create(
+        [Document(number=number, kind=kind) for number in numbers]
+    )
+
+
+def references(*texts):
+    Document.objects.bulk_create([Document(reference=text) for text in texts])
+
+
+def sequence(name, last, using="default"):
+    """A sequence at ``last``, made without an audit record (as draws would leave it)."""
+    Sequence.objects.using(using).create(name=name, last=last)
+
+
+def run(*args):
+    """Run the command: (exit status, stdout, stderr); usage errors raise CommandError."""
+    try:
+        out, err = call("sequence_check", *args)
+    except SystemExit as exc:
+        return exc.code, "", ""
+    return 0, out, err
+
+
+def run_json(*args):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    code: object = 0
+    try:
+        call_command("sequence_check", *args, "--format", "json", stdout=out, stderr=StringIO())
+    except SystemExit as exc:
+        code = exc.code
+    return code, json.loads(out.getvalue())
+
+
+def usage_error(*args):
+    with pytest.raises(CommandError) as raised:
+        call("sequence_check", *args)
+    assert raised.value.returncode == 2
+    return str(raised.value)
+
+
+def test_compress():
+    assert compress([(4, 4), (6, 8)]) == "4, 6-8"
+    assert compress([]) == ""
+
+
+# --sequence
+
+
+def test_clean_table_exits_zero(in_transaction):
+    documents(1, 2, 3, 4, 5)
+    sequence("s", 5)
+    code, out, _ = run(TARGET, "--sequence", "s")
+    assert code == 0
+    assert "Clean" in out
+
+
+def test_every_kind_of_finding(in_transaction):
+    documents(1, 2, 3, 5, 5, 9, 10, 13, None)
+    sequence("s", 12)
+    code, report = run_json(TARGET, "--sequence", "s")
+    assert code == 1
+    assert (report["rows"], report["null"], report["clean"]) == (9, 1, False)
+    (found,) = report["sequences"]
+    assert found["missing"] == {"count": 6, "ranges": ["4", "6-8", "11-12"], "truncated": False}
+    assert found["duplicates"]["values"] == [{"value": 5, "documents": 2}]
+    assert found["duplicates"]["count"] == 1
+    assert found["ahead"] == {"count": 1, "values": [13], "truncated": False}
+    assert (found["start"], found["last"], found["documents"], found["highest"]) == (1, 12, 8, 13)
+    assert report["findings"] == 6 + 1 + 1
+
+
+def test_table_output_lists_each_kind(in_transaction):
+    documents(1, 2, 3, 5, 5, 9, 10, 13)
+    sequence("s", 12)
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    with pytest.raises(SystemExit):
+        call_command("sequence_check", TARGET, "--sequence", "s", stdout=out, stderr=StringIO())
+    text = out.getvalue()
+    assert "missing (6): 4, 6-8, 11-12" in text
+    assert "duplicates (1): 5 (2 documents)" in text
+    assert "AHEAD of the sequence (1 document;" in text
+    assert "8 findings." in text
+
+
+def test_table_output_is_the_documented_one(transactional_db):
+    import re
+    from io import StringIO
+    from pathlib import Path
+
+    from django.core.management import call_command
+
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "numbering.md").read_text()
+    (documented,) = re.findall(r"```\n(testapp\.Document\.number .*?)```", docs, flags=re.S)
+    documents(1, 2, 3, 5, 5, 9, 10, 13, None)
+    sequence("s", 12)
+    out = StringIO()
+    with pytest.raises(SystemExit):
+        call_command("sequence_check", TARGET, "--sequence", "s", stdout=out, stderr=StringIO())
+    assert out.getvalue() == documented
+
+
+def test_gaps_at_both_ends_and_no_documents(in_transaction):
+    sequence("s", 4)
+    code, report = run_json(TARGET, "--sequence", "s", "--start", "1")
+    assert code == 1
+    assert report["sequences"][0]["missing"]["ranges"] == ["1-4"]
+    documents(3)
+    code, report = run_json(TARGET, "--sequence", "s", "--start", "1")
+    assert report["sequences"][0]["missing"]["ranges"] == ["1-2", "4"]
+
+
+def test_start_defaults_to_the_lowest_number(in_transaction):
+    documents(1000, 1001, 1003)
+    sequence("s", 1003)
+    _, report = run_json(TARGET, "--sequence", "s")
+    assert report["sequences"][0]["start"] == 1000
+    assert report["sequences"][0]["missing"]["ranges"] == ["1002"]
+    _, report = run_json(TARGET, "--sequence", "s", "--start", "998")
+    assert report["sequences"][0]["missing"]["ranges"] == ["998-999", "1002"]
+    _, report = run_json(TARGET, "--sequence", "s", "--start", "1001")
+    assert report["sequences"][0]["below_start"] == 1
+    assert report["sequences"][0]["missing"]["ranges"] == ["1002"]
+
+
+def test_filter_restricts_the_documents(in_transaction):
+    documents(1, 2, 3, kind="a")
+    documents(1, 3, kind="b")
+    sequence("s", 3)
+    assert run(TARGET, "--sequence", "s", "--filter", "kind=a")[0] == 0
+    code, report = run_json(TARGET, "--sequence", "s", "--filter", "kind=b", "--start", "1")
+    assert code == 1
+    assert report["filters"] == {"kind": "b"}
+    assert report["sequences"][0]["missing"]["ranges"] == ["2"]
+    code, report = run_json(TARGET, "--sequence", "s", "--filter", "kind=a", "--filter", "id=0")
+    assert report["rows"] == 0
+
+
+def test_limit_caps_lists_but_not_counts(in_transaction):
+    documents(*range(1, 42, 2), 50, 50, 51, 51, 52, 52)
+    sequence("s", 45)
+    _, report = run_json(TARGET, "--sequence", "s", "--limit", "3")
+    found = report["sequences"][0]
+    assert found["missing"] == {
+        "count": 20 + 4,
+        "ranges": ["2", "4", "6"],
+        "truncated": True,
+    }
+    assert found["ahead"] == {"count": 6, "values": [50, 51, 52], "truncated": False}
+    assert found["duplicates"]["count"] == 3
+    _, report = run_json(TARGET, "--sequence", "s", "--limit", "2")
+    assert report["sequences"][0]["ahead"]["truncated"] is True
+    assert report["sequences"][0]["duplicates"]["truncated"] is True
+
+
+def test_audited_reset_explains_its_gap(in_transaction):
+    documents(1, 2, 3)
+    sequence("s", 3)
+    change = reset_sequence("s", 100, expected_last=3, reason="new fiscal numbering")
+    documents(100, 101)
+    Sequence.objects.filter(name="s").update(last=101)
+    code, report = run_json(TARGET, "--sequence", "s")
+    assert code == 0, report
+    found = report["sequences"][0]
+    assert found["missing"]["count"] == 0
+    (span,) = found["explained"]["spans"]
+    assert (span["first"], span["last"], span["missing"]) == (4, 99, 96)
+    assert span["change"]["id"] == change.pk
+    assert span["change"]["reason"] == "new fiscal numbering"
+    assert found["explained"]["count"] == 96
+
+
+def test_explained_and_unexplained_gaps_side_by_side(in_transaction):
+    documents(1, 3, 50, 52)
+    sequence("s", 3)
+    reset_sequence("s", 50, expected_last=3, reason="skip")
+    Sequence.objects.filter(name="s").update(last=52)
+    code, report = run_json(TARGET, "--sequence", "s", "--limit", "1")
+    assert code == 1
+    found = report["sequences"][0]
+    assert found["missing"] == {"count": 2, "ranges": ["2"], "truncated": True}
+    assert found["explained"]["count"] == 46
+
+
+def test_seed_explains_the_values_below_it(in_transaction):
+    reset_sequence("s", 10, expected_last=None, reason="seeded", action="seed")
+    documents(10, 11)
+    Sequence.objects.filter(name="s").update(last=11)
+    code, report = run_json(TARGET, "--sequence", "s", "--start", "1")
+    assert code == 0
+    assert report["sequences"][0]["explained"]["spans"][0]["first"] == 1
+    assert report["sequences"][0]["explained"]["count"] == 9
+
+
+def test_backward_reset_explains_nothing(in_transaction):
+    documents(1, 2, 3, 4)
+    sequence("s", 4)
+    reset_sequence("s", 3, expected_last=4, reason="oops", allow_reuse=True)
+    documents(3)
+    Sequence.objects.filter(name="s").update(last=3)
+    code, report = run_json(TARGET, "--sequence", "s")
+    assert code == 1
+    found = report["sequences"][0]
+    assert found["duplicates"]["values"] == [{"value": 3, "documents": 2}]
+    assert found["ahead"]["values"] == [4]
+    assert found["explained"]["count"] == 0
+
+
+def test_json_schema(in_transaction):
+    documents(1, 2)
+    sequence("s", 2)
+    code, report = run_json(TARGET, "--sequence", "s")
+    assert code == 0
+    assert set(report) == {
+        "schema",
+        "model",
+        "field",
+        "mode",
+        "documents_database",
+        "sequences_database",
+        "one_snapshot",
+        "filters",
+        "limit",
+        "clean",
+        "findings",
+        "rows",
+        "null",
+        "unparseable",
+        "sequences",
+    }
+    assert report["schema"] == 1
+    assert (report["model"], report["field"], report["mode"]) == (
+        "testapp.Document",
+        "number",
+        "sequence",
+    )
+    assert report["unparseable"] == {"count": 0, "values": [], "truncated": False}
+    (found,) = report["sequences"]
+    assert set(found) == {
+        "name",
+        "last",
+        "start",
+        "documents",
+        "highest",
+        "below_start",
+        "findings",
+        "missing",
+        "duplicates",
+        "ahead",
+        "explained",
+    }
+    assert set(found["explained"]) == {"count", "spans"}
+
+
+def test_sequence_check_on_a_million_range_stays_small(in_transaction):
+    # Numbers far apart: the report is about the gaps, not the range.
+    documents(1, 10**12)
+    sequence("s", 10**12)
+    _, report = run_json(TARGET, "--sequence", "s")
+    assert report["sequences"][0]["missing"]["count"] == 10**12 - 2
+    assert report["sequences"][0]["missing"]["ranges"] == [f"2-{10**12 - 1}"]
+
+
+# Usage errors: exit status 2
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("testapp.Nope.number", "--sequence", "s"), "Unknown model 'testapp.Nope'"),
+        (("Document.number", "--sequence", "s"), "Expected APP.Model.field"),
+        (("testapp.Document.nope", "--sequence", "s"), "has no field 'nope'"),
+        (
+            ("testapp.Document.reference", "--sequence", "s"),
+            "--sequence needs an integer field",
+        ),
+        ((TARGET, "--sequence", "unknown"), "Sequence 'unknown' does not exist"),
+        ((TARGET, "--series", "tests.test_sequence_check.NOT_A_SERIES"), "not a sequences"),
+        ((TARGET, "--series", "tests.nowhere.SERIES"), "Cannot import --series"),
+        ((TARGET, "--sequence", "s", "--reason", "x"), "--reason only goes with"),
+        ((TARGET, "--sequence", "s", "--fix-forward"), "--fix-forward needs --reason"),
+        ((TARGET, "--sequence", "s", "--filter", "nope=1"), "Invalid --filter"),
+        ((TARGET, "--sequence", "s", "--filter", "number=abc"), "Invalid --filter"),
+        ((TARGET, "--sequence", "s", "--filter", "kind"), "FIELD=VALUE"),
+        ((TARGET, "--sequence", "s", "--limit", "0"), "--limit must be an integer"),
+        ((TARGET, "--sequence", "s", "--start", "x"), "--start must be an integer"),
+        ((TARGET, "--sequence", "s", "--database", "nope"), "Unknown database alias"),
+        (
+            (TARGET, "--series", "tests.test_sequence_check.INVOICES", "--start", "1"),
+            "--start goes with --sequence only",
+        ),
+    ],
+)
+def test_usage_errors_exit_two(in_transaction, args, message):
+    sequence("s", 1)
+    assert message in usage_error(*args)
+
+
+def test_usage_error_from_the_shell_exits_two(transactional_db, capsys):
+    from .command_utils import run_cli
+
+    code, _, err = run_cli(capsys, "sequence_check", TARGET, "--sequence", "unknown")
+    assert code == 2
+    assert "does not exist" in err
+    code, _, _ = run_cli(capsys, "sequence_check", TARGET)
+    assert code == 2  # argparse: neither --sequence nor --series
+
+
+def test_findings_from_the_shell_exit_one(transactional_db, capsys):
+    from .command_utils import run_cli
+
+    documents(1, 3)
+    sequence("s", 3)
+    code, out, _ = run_cli(capsys, "sequence_check", TARGET, "--sequence", "s")
+    assert code == 1
+    assert "missing (1): 2" in out
+
+
+# --fix-forward
+
+
+def test_fix_forward_moves_a_behind_sequence_to_max_plus_one(in_transaction):
+    documents(1, 2, 3, 7)
+    sequence("s", 3)
+    code, _, err = run(TARGET, "--sequence", "s", "--fix-forward", "--reason", "import")
+    assert code == 1  # the finding was there
+    assert get_last_value("s") == 7
+    change = SequenceChange.objects.get()
+    assert (change.source, change.action, change.last_before, change.last_after) == (
+        "command",
+        "reset",
+        3,
+        7,
+    )
+    assert change.reason == "import"
+    assert change.username.endswith("(manage.py)")
+    # Now only the gap 4-6 is left; fixing forward again changes nothing.
+    code, report = run_json(TARGET, "--sequence", "s")
+    assert report["sequences"][0]["ahead"]["count"] == 0
+
+
+def test_fix_forward_never_moves_a_sequence_back(in_transaction):
+    documents(1, 2)
+    sequence("s", 9)
+    code, _, _ = run(TARGET, "--sequence", "s", "--fix-forward", "--reason", "try")
+    assert code == 1
+    assert get_last_value("s") == 9
+    assert not SequenceChange.objects.exists()
+
+
+def test_fix_forward_creates_a_missing_period_sequence(in_transaction):
+    references("INV-2027-0001", "INV-2027-0002")
+    run(SERIES_TARGET, "--series", "tests.test_sequence_check.INVOICES")
+    code, _, _ = run(
+        SERIES_TARGET,
+        "--series",
+        "tests.test_sequence_check.INVOICES",
+        "--fix-forward",
+        "--reason",
+        "imported 2027",
+    )
+    assert code == 1
+    assert get_last_value("inv.2027") == 2
+    assert run(SERIES_TARGET, "--series", "tests.test_sequence_check.INVOICES")[0] == 0
+
+
+# --series
+
+
+def test_series_every_kind_of_finding(in_transaction):
+    references(
+        "INV-2025-0001",
+        "INV-2025-0002",
+        "INV-2026-0001",
+        "INV-2026-0003",
+        "INV-2026-0003",
+        "INV-2026-0006",
+        "INV-2026-006",
+        "garbage",
+        None,
+        "INV-2027-0001",
+    )
+    sequence("inv.2025", 2)
+    sequence("inv.2026", 5)
+    sequence("inv.2024", 0)
+    sequence("invx.2026", 9)  # another series' sequence: not checked
+    code, report = run_json(SERIES_TARGET, "--series", "tests.test_sequence_check.INVOICES")
+    assert code == 1
+    assert report["mode"] == "series"
+    assert (report["rows"], report["null"]) == (10, 1)
+    assert report["unparseable"] == {
+        "count": 2,
+        "values": ["INV-2026-006", "garbage"],
+        "truncated": False,
+    }
+    found = {item["name"]: item for item in report["sequences"]}
+    assert list(found) == ["inv.2024", "inv.2025", "inv.2026", "inv.2027"]
+    assert found["inv.2024"]["findings"] == 0
+    assert found["inv.2025"]["findings"] == 0
+    assert found["inv.2026"]["missing"]["ranges"] == ["2", "4-5"]
+    assert found["inv.2026"]["duplicates"]["values"] == [{"value": 3, "documents": 2}]
+    assert found["inv.2026"]["ahead"]["values"] == [6]
+    assert found["inv.2027"]["last"] is None
+    assert found["inv.2027"]["ahead"] == {"count": 1, "values": [1], "truncated": False}
+    assert report["findings"] == 2 + 3 + 1 + 1 + 1
+
+
+def test_series_reads_in_chunks_and_explains_resets(in_transaction):
+    texts = [f"INV-2026-{value:04d}" for value in [*range(1, 30), *range(60, 75)]]
+    references(*texts)
+    sequence("inv.2026", 29)
+    reset_sequence("inv.2026", 60, expected_last=29, reason="skip")
+    Sequence.objects.filter(name="inv.2026").update(last=74)
+    report = check_series(Document, "reference", INVOICES, chunk_size=7)
+    assert report.rows == len(texts)
+    assert report.clean
+    (found,) = report.sequences
+    assert found.explained_count == 30
+    assert (found.explained[0].first, found.explained[0].last) == (30, 59)
+
+
+def test_series_scopes_and_filters(in_transaction):
+    shops = NumberSeries("shop", format="{scope}/{value}")
+    Document.objects.bulk_create(
+        [
+            Document(reference="paris/1", kind="a"),
+            Document(reference="paris/2", kind="a"),
+            Document(reference="lyon/1", kind="a"),
+            Document(reference="lyon/5", kind="b"),
+        ]
+    )
+    sequence("shop.paris", 2)
+    sequence("shop.lyon", 1)
+    report = check_series(Document, "reference", shops, filters={"kind": "a"})
+    assert report.clean
+    assert [s.name for s in report.sequences] == ["shop.lyon", "shop.paris"]
+    report = check_series(Document, "reference", shops)
+    assert [s.ahead_values for s in report.sequences] == [[5], []]
+
+
+def test_documents_read_through_the_router(db_mode):
+    from .command_utils import SequencesOnOther
+
+    documents(1, 2, 4)
+    sequence("s", 4, using="other")
+    with override_settings(DATABASE_ROUTERS=[SequencesOnOther()]):
+        report = check_sequence(Document, "number", "s")
+        assert (report.documents_database, report.sequences_database) == ("default", "other")
+        assert report.one_snapshot is False
+        assert report.sequences[0].missing_ranges == [(3, 3)]
+        assert run(TARGET, "--sequence", "s", "--database", "other")[0] == 1
+        assert "does not exist on database 'default'" in usage_error(
+            TARGET, "--sequence", "s", "--database", "default"
+        )
+
+
+def test_check_writes_nothing_and_leaves_no_transaction_open(db_mode, in_transaction):
+    documents(1, 2, 4)
+    sequence("s", 4)
+    check_sequence(Document, "number", "s")
+    check_series(Document, "reference", INVOICES)
+    connection = connections["default"]
+    assert connection.in_atomic_block == in_transaction
+    assert Sequence.objects.get(name="s").last == 4
+    assert not SequenceChange.objects.exists()
+
+
+# Under load
+
+
+SERIES = NumberSeries("load", format="L-{year}-{value}", period="year")
+DAY = datetime.date(2026, 12, 31)
+
+
+class Rollback(Exception):
+    pass
+
+
+def writer(seed: int, transactions: int) -> None:
+    chance = random.Random(seed)
+    try:
+        for _ in range(transactions):
+            try:
+                with transaction.atomic():
+                    number = SERIES.next(DAY)
+                    # Hold the number a while before the row exists: a check
+                    # that read the two at different times would see a gap.
+                    time.sleep(chance.random() * 0.01)
+                    Document.objects.create(number=number.value, reference=str(number))
+                    if chance.random() < 0.3:
+                        raise Rollback
+            except Rollback:
+                pass
+    finally:
+        connections.close_all()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_checks_while_two_processes_draw_find_nothing():
+    connections.close_all()
+    context = multiprocessing.get_context("fork")
+    processes = [context.Process(target=writer, args=(seed, 60)) for seed in range(2)]
+    for process in processes:
+        process.start()
+    checks = 0
+    try:
+        while any(process.is_alive() for process in processes):
+            if Sequence.objects.filter(name="load.2026").exists():
+                by_sequence = check_sequence(Document, "number", "load.2026", start=1)
+                assert by_sequence.clean, by_sequence.as_json()
+                by_series = check_series(Document, "reference", SERIES, chunk_size=10)
+                assert by_series.clean, by_series.as_json()
+                checks += 1
+    finally:
+        for process in processes:
+            process.join(180)
+    assert [process.exitcode for process in processes] == [0, 0]
+    assert checks > 0, "no check ran while the writers ran"
+    numbers = sorted(
+        number
+        for number in Document.objects.values_list("number", flat=True).distinct()
+        if number is not None
+    )
+    assert Document.objects.count() == len(numbers)
+    assert numbers == list(range(1, len(numbers) + 1))
+    assert run(TARGET, "--sequence", "load.2026")[0] == 0
+    assert run(SERIES_TARGET, "--series", "tests.test_sequence_check.SERIES")[0] == 0
+
+
+def _commit_a_document(number: int) -> None:
+    try:
+        Document.objects.create(number=number)
+    finally:
+        connections.close_all()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_snapshot_does_not_see_a_commit_made_after_its_first_read():
+    import threading
+
+    from sequences.check import snapshot
+
+    documents(1)
+    with snapshot(["default"]) as shared:
+        assert shared is True
+        before = Document.objects.count()
+        # A writer commits now (PostgreSQL, MariaDB, SQLite in WAL mode) or
+        # waits for the snapshot to end (SQLite's rollback journal): either
+        # way, the snapshot keeps reading what it read first.
+        thread = threading.Thread(target=_commit_a_document, args=(2,))
+        thread.start()
+        thread.join(3)
+        assert Document.objects.count() == before == 1
+    thread.join(30)
+    assert not thread.is_alive()
+    assert Document.objects.count() == 2
+
+
+def test_snapshot_inside_a_callers_transaction_uses_it(db_mode, in_transaction):
+    from sequences.check import snapshot
+
+    with transaction.atomic(), snapshot(["default"]) as shared:
+        assert shared is False
+        assert connections["default"].in_atomic_block
+
+
+def test_unique_under_reads_the_constraints():
+    from demo.billing.models import Invoice
+    from sequences.check import unique_under
+    from tests.testapp.models import Ticket
+
+    assert unique_under(Ticket, "number", {})
+    assert not unique_under(Document, "number", {})
+    assert not unique_under(Document, "number", {"kind": "a"})
+    # UniqueConstraint(year, number): unique once the year is fixed.
+    assert unique_under(Invoice, "number", {"year": "2026"})
+    assert unique_under(Invoice, "number", {"year__exact": "2026"})
+    assert not unique_under(Invoice, "number", {"year__gte": "2026"})
+    assert not unique_under(Invoice, "number", {})
+
+
+def test_unique_numbers_are_checked_without_grouping(in_transaction):
+    from tests.testapp.models import Ticket
+
+    Ticket.objects.bulk_create([Ticket(number=n) for n in (1, 2, 4, 9)])
+    sequence("t", 6)
+    report = check_sequence(Ticket, "number", "t")
+    (found,) = report.sequences
+    assert (found.missing_ranges, found.ahead_values, found.duplicate_count) == (
+        [(3, 3), (5, 6)],
+        [9],
+        0,
+    )
