@@ -19,11 +19,14 @@ NEW_PYTHON ?= $(shell for v in 3.13 3.12; do \
 PORT ?= 8000
 DEMO := $(BIN)/python demo/manage.py
 
-.PHONY: help install test test-django6 test-faults test-faults-long lint messages messages-check demo demo-setup bench bench-check bench-smoke clean
+.PHONY: help system-packages mysql-driver install test package-check test-django6 test-failover test-galera test-patroni test-faults test-faults-long lint messages messages-check demo demo-setup bench bench-check bench-smoke bench-multiserver clean
 
 help:
 	@echo "make test          run the tests on every reachable database (SQLite, PostgreSQL, MariaDB)"
 	@echo "make test-django6  run them on Python 3.13/3.12 with the newest Django 6.x and psycopg2"
+	@echo "make test-failover throwaway PostgreSQL servers: failover to a synchronous standby, pgbouncer"
+	@echo "make test-galera   a throwaway three-node MariaDB Galera cluster: writer killed, multi-writer"
+	@echo "make test-patroni  optional: Patroni (etcd, 3 nodes, strict synchronous mode) failover, ~1 min"
 	@echo "make test-faults   restart PostgreSQL in the middle of a load run (needs root on this machine)"
 	@echo "make test-faults-long  the whole fault suite for two minutes a test, every backend"
 	@echo "make lint          ruff check, ruff format --check, mypy, makemigrations --check, messages-check"
@@ -33,26 +36,52 @@ help:
 	@echo "make demo-setup    migrate the demo's database, create its users and sample data"
 	@echo "make bench         time sequences against the raw driver; writes benchmarks/RESULTS.md"
 	@echo "make bench-check   time sequence_check on 1,000,000 documents; writes benchmarks/RESULTS-check.md"
+	@echo "make bench-multiserver  a hot sequence with a synchronous standby (throwaway servers, ~1 min)"
 	@echo "make bench-smoke   the benchmarks in a few seconds per backend, correctness only"
+	@echo "make package-check build the wheel and sdist, install the wheel in a clean venv, check it"
+	@echo
+	@echo "make install and make test first install the system packages they need"
+	@echo "(pkg-config, libmariadb-dev, chromium, gettext) when root with apt-get; otherwise"
+	@echo "they say what they skip. SEQUENCES_SYSTEM_PACKAGES=0 turns that step off."
+
+# System packages (pkg-config, libmariadb-dev, chromium, gettext) for `make install`
+# and `make test`: installed when missing and root, else one line per skipped part.
+# SEQUENCES_SYSTEM_PACKAGES=0 turns it off. (The demo needs none of them.)
+system-packages:
+	@bash .ci/system-packages
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
+	@# The project's old distribution name: the same sequences/ folder, so it must go
+	@# (and with it a stale egg-info of that name in this checkout).
+	rm -rf django_sequences.egg-info
+	@if $(BIN)/python -m pip show -q django-sequences >/dev/null 2>&1; then \
+	  echo "Uninstalling django-sequences (this project's old name) from $(VENV)"; \
+	  $(BIN)/python -m pip uninstall -y -q django-sequences; fi
 	$(BIN)/python -m pip install -q -e ".[test,dev,demo,postgresql2]"
-	@# mysqlclient compiles against libmariadb-dev; without it MariaDB is skipped, and said so.
-	$(BIN)/python -m pip install -q -e ".[mysql]" \
-	  || echo "*** mysqlclient did not install (apt-get install libmariadb-dev pkg-config): MariaDB tests will be skipped"
 	touch $(STAMP)
 
-install: $(STAMP)
+# mysqlclient compiles against the MariaDB client headers: without them it is not
+# tried (system-packages has said that MariaDB is skipped, and how to enable it);
+# once they are there, the next `make install` or `make test` builds it.
+mysql-driver: $(STAMP)
+	@$(BIN)/python -c "import MySQLdb" 2>/dev/null \
+	  || ! bash .ci/system-packages --mariadb-headers \
+	  || $(BIN)/python -m pip install -q -e ".[mysql]" \
+	  || echo "*** mysqlclient did not build: the MariaDB tests will be skipped"
 
-test: $(STAMP)
+install: system-packages $(STAMP) mysql-driver
+
+test: system-packages mysql-driver
 	$(BIN)/python tests/run_backends.py $(ARGS)
 
 test-django6:
 	@test -n "$(NEW_PYTHON)" || { echo "No python3.13 or python3.12 here: skipping the Django 6 run"; exit 1; }
 	test -x $(NEW_VENV)/bin/python || $(NEW_PYTHON) -m venv $(NEW_VENV)
 	$(NEW_VENV)/bin/python -m pip install -q --upgrade pip
+	@if $(NEW_VENV)/bin/python -m pip show -q django-sequences >/dev/null 2>&1; then \
+	  $(NEW_VENV)/bin/python -m pip uninstall -y -q django-sequences; fi
 	$(NEW_VENV)/bin/python -m pip install -q -e . "Django>=6.0,<7" psycopg2-binary \
 	  django-environ pytest pytest-django "coverage[toml]" hypothesis playwright ruff
 	$(NEW_VENV)/bin/python -c "import django, psycopg2; print('Django', django.get_version(), 'psycopg2', psycopg2.__version__)"
@@ -60,6 +89,34 @@ test-django6:
 	@# The benchmark smoke test's raw-driver floor needs psycopg 3, which this run leaves out.
 	$(NEW_VENV)/bin/python tests/run_backends.py --backends "sqlite postgresql" --require-all \
 	  --ignore=tests/test_benchmarks.py $(ARGS)
+
+# Throwaway servers of their own (PostgreSQL 15 binaries, Debian's pgbouncer; for
+# test-galera, mariadbd with galera-4 and rsync) on free ports in a temporary
+# directory; the machine's servers are left alone. About a minute each.
+# Missing Debian packages are installed when running as root with apt-get.
+define apt_install
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "Installing$$missing"; apt-get update -qq \
+	      && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "*** Not installed:$$missing (apt-get install$$missing): their tests will be skipped"; fi; \
+	fi
+endef
+
+test-failover: $(STAMP)
+	$(call apt_install,postgresql-15 pgbouncer)
+	SEQUENCES_MULTISERVER=1 $(BIN)/python -m pytest -m multiserver tests/multiserver/test_failover.py \
+	  tests/multiserver/test_unreplicated_commit.py tests/multiserver/test_pgbouncer.py $(ARGS)
+
+test-galera: $(STAMP)
+	$(call apt_install,mariadb-server galera-4 rsync)
+	SEQUENCES_MULTISERVER=1 $(BIN)/python -m pytest -m multiserver tests/multiserver/test_galera.py $(ARGS)
+
+# Optional (not in CI): stops by itself, about a minute.
+test-patroni: $(STAMP)
+	$(call apt_install,postgresql-15 patroni etcd-server)
+	SEQUENCES_MULTISERVER=1 $(BIN)/python -m pytest -m multiserver tests/multiserver/test_patroni.py $(ARGS)
 
 # Restarts the local PostgreSQL server: never part of `make test`.
 test-faults: $(STAMP)
@@ -70,10 +127,11 @@ test-faults-long: $(STAMP)
 	SEQUENCES_DISRUPTIVE=1 SEQUENCES_FAULT_SECONDS=120 \
 	  $(BIN)/python tests/run_backends.py tests/test_faults.py $(ARGS)
 
-lint: $(STAMP)
+lint: system-packages $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
+	$(BIN)/mypy --scripts-are-modules .ci/package-check
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/python -m tests.translations check
 
@@ -82,7 +140,7 @@ lint: $(STAMP)
 messages: $(STAMP)
 	$(BIN)/python -m tests.translations update
 
-messages-check: $(STAMP)
+messages-check: system-packages $(STAMP)
 	$(BIN)/python -m tests.translations check
 
 # Timings: every reachable backend, about 6 minutes (more on a busy machine); ARGS="--backends sqlite" to narrow.
@@ -94,11 +152,19 @@ bench: $(STAMP)
 bench-check: $(STAMP)
 	$(BIN)/python -m benchmarks.check $(ARGS)
 
+# Throwaway primary + synchronous standby; not part of `make bench`'s time budget.
+bench-multiserver: $(STAMP)
+	$(BIN)/python -m benchmarks.multiserver --output benchmarks/RESULTS-multiserver.md $(ARGS)
+
 # Correctness only (tests/test_benchmarks.py runs the same on each backend in `make test`).
 bench-smoke: $(STAMP)
 	$(BIN)/python -m benchmarks --smoke $(ARGS)
 
-demo-setup: $(STAMP)
+# The sdist and the wheel, the wheel installed in a clean venv and checked (.ci/package-check).
+package-check: $(STAMP)
+	$(BIN)/python .ci/package-check
+
+demo-setup: $(STAMP) mysql-driver
 	$(DEMO) migrate --noinput
 	$(DEMO) demo_setup --url http://127.0.0.1:$(PORT)/
 

@@ -1,5 +1,8 @@
 """Gap-less sequences for Django: values that live in the caller's transaction."""
 
+# The distribution's version (pyproject.toml reads it from here): django-gapless-sequences.
+__version__ = "4.0.0"
+
 from .api import (
     Sequence,
     delete,

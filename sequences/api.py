@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING, Any
 from django.db import connections, router, transaction
 
 from .backends import DrawRequest, get_draw_function
-from .exceptions import SequenceOverflow, SequenceValueChanged
+from .changes import change_sequence, locked_last, record_change
+from .exceptions import SequenceOverflow
+from .replication import record_draw
 from .validation import check_arguments, check_int, check_name
 
 if TYPE_CHECKING:
@@ -59,7 +61,9 @@ def get_next_values(
     last = get_draw_function(connection)(connection, request)
     if last is None:
         raise SequenceOverflow(sequence_name, alias)
-    return range(last - batch_size + 1, last + 1)
+    values = range(last - batch_size + 1, last + 1)
+    record_draw(connection, sequence_name, values)  # for sequences.signals.commit_not_replicated
+    return values
 
 
 def get_next_value(
@@ -116,13 +120,14 @@ def delete(sequence_name: str = "default", *, using: str | None = None) -> bool:
         if last is None:
             return False
         Sequence.objects.using(alias).filter(name=sequence_name).delete()
-        _record(
-            alias,
+        record_change(
+            SequenceChange,
             sequence_name,
-            SequenceChange.Action.DELETE,
+            using=alias,
+            action=SequenceChange.Action.DELETE,
+            source=SequenceChange.Source.CODE,
             last_before=last,
             last_after=None,
-            source=SequenceChange.Source.CODE,
         )
     return True
 
@@ -168,38 +173,23 @@ def reset_sequence(
         raise ValueError(
             f"source must be one of {', '.join(SequenceChange.Source.values)}, got {source!r}"
         )
-    new_last = next_value - 1
-    alias = _write_alias(using)
-    rows = Sequence.objects.using(alias)
-    with transaction.atomic(using=alias):
-        current_last = locked_last_value(sequence_name, using=alias)
-        if current_last != expected_last:
-            raise SequenceValueChanged(sequence_name, expected_last, current_last)
-        moves_back = current_last is not None and new_last < current_last
-        if current_last is not None and moves_back and not allow_reuse:
-            raise ValueError(
-                f"Moving sequence {sequence_name!r} back to {next_value} would issue "
-                f"{describe_span(next_value, current_last)} again; pass allow_reuse=True "
-                "if that is really meant."
-            )
-        if current_last is None:
-            # A concurrent creator makes this fail with IntegrityError (and
-            # roll back): the caller's expectation no longer holds either way.
-            rows.create(name=sequence_name, last=new_last)
-        else:
-            rows.filter(name=sequence_name).update(last=new_last)
-        return _record(
-            alias,
-            sequence_name,
-            action,
-            last_before=current_last,
-            last_after=new_last,
-            allow_reuse=moves_back,
-            reason=reason,
-            source=source,
-            user=user,
-            username=username,
-        )
+    change: SequenceChange = change_sequence(
+        Sequence,
+        SequenceChange,
+        sequence_name,
+        next_value - 1,
+        expected_last=expected_last,
+        allow_reuse=allow_reuse,
+        using=_write_alias(using),
+        record={
+            "action": action,
+            "source": source,
+            "reason": reason,
+            "user": user,
+            "username": username,
+        },
+    )
+    return change
 
 
 def locked_last_value(sequence_name: str, *, using: str) -> int | None:
@@ -210,49 +200,8 @@ def locked_last_value(sequence_name: str, *, using: str) -> int | None:
     """
     from .models import Sequence
 
-    return (
-        Sequence.objects.using(using)
-        .select_for_update()
-        .filter(name=sequence_name)
-        .values_list("last", flat=True)
-        .first()
-    )
-
-
-def describe_span(first: int, last: int) -> str:
-    """``"7"`` or ``"7 to 42"``: the values from ``first`` to ``last`` inclusive."""
-    return str(first) if first == last else f"{first} to {last}"
-
-
-def _record(
-    alias: str,
-    sequence_name: str,
-    action: str,
-    *,
-    last_before: int | None,
-    last_after: int | None,
-    source: str,
-    allow_reuse: bool = False,
-    reason: str = "",
-    user: Any = None,
-    username: str | None = None,
-) -> SequenceChange:
-    from .models import SequenceChange
-
-    if username is None:
-        username = user.get_username() if user is not None else ""
-    return SequenceChange.objects.using(alias).create(
-        sequence_name=sequence_name,
-        database=alias,
-        action=action,
-        last_before=last_before,
-        last_after=last_after,
-        allow_reuse=allow_reuse,
-        reason=reason,
-        source=source,
-        user_id=None if user is None or user.pk is None else str(user.pk),
-        username=username,
-    )
+    last: int | None = locked_last(Sequence, sequence_name, using=using)
+    return last
 
 
 class Sequence:

@@ -11,7 +11,12 @@ class SequencesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from .checks import check_name_collation
+        from .checks import check_published_distribution
+        from .collation import check_name_collation
+        from .relabelling import check_tables_left_behind
 
-        # A database check: run by "check --database ALIAS" and by migrate.
+        checks.register(check_published_distribution, checks.Tags.compatibility)
+        # Database checks: run by "check --database ALIAS" and by migrate,
+        # before migrate would create the new label's empty tables.
+        checks.register(check_tables_left_behind, checks.Tags.database)
         checks.register(check_name_collation, checks.Tags.database)

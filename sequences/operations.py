@@ -14,6 +14,9 @@ that use it; it can also be written by hand::
             SeedSequence("customers", next_value=1000),
             SeedSequence("invoices", from_field="billing.Invoice.number"),
         ]
+
+The dependency names the label the project installed ``sequences`` under
+(``"sequences"`` unless it is relabelled); the scaffold writes it.
 """
 
 from __future__ import annotations
@@ -21,15 +24,33 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from django.apps import apps
 from django.db import transaction
 from django.db.migrations.operations.base import Operation, OperationCategory
-from django.db.models import Max
+from django.db.models import Max, Model
 
+from .changes import change_sequence, locked_last
 from .validation import check_int, check_name
 
 if TYPE_CHECKING:
     from django.db.backends.base.schema import BaseDatabaseSchemaEditor
     from django.db.migrations.state import ProjectState
+
+
+def sequences_app_label() -> str:
+    """The label ``sequences`` is installed under: ``"sequences"`` unless relabelled.
+
+    Found in the app registry (the config that contains this module), as the
+    app's own migrations find it, so that a subclass of ``SequencesConfig``
+    with another ``label`` needs nothing else.
+    """
+    config = apps.get_containing_app_config(__name__)
+    if config is None:
+        raise LookupError(
+            "The sequences app is not installed: add 'sequences' (or a subclass of "
+            "sequences.apps.SequencesConfig) to INSTALLED_APPS."
+        )
+    return config.label
 
 
 def parse_field_path(from_field: Any) -> tuple[str, str, str]:
@@ -48,9 +69,12 @@ class SeedSequence(Operation):
 
     A seed never moves a sequence back: if the sequence is already there or
     further ahead, nothing happens, so applying it again is safe. It goes
-    through :func:`sequences.reset_sequence` (``action="seed"``,
-    ``source="migration"``), on the database the migration runs on, when the
-    router allows migrating ``sequences`` there.
+    through the same locked, compare-and-set, audited write as
+    :func:`sequences.reset_sequence` (``action="seed"``, ``source="migration"``),
+    on the database the migration runs on, when the router allows migrating
+    ``sequences`` there. It reads and writes only the historical models of its
+    migration state, never today's models, and finds the app's label in the
+    app registry, so it works under a relabelled app.
 
     With ``from_field="app_label.ModelName.field"`` the value is computed when
     the migration runs, from the historical model: ``MAX(field) + 1``. A table
@@ -89,7 +113,19 @@ class SeedSequence(Operation):
         to_state: ProjectState,
     ) -> None:
         alias = schema_editor.connection.alias
-        if not self.allow_migrate_model(alias, from_state.apps.get_model("sequences", "Sequence")):
+        # Historical models only: today's models may have columns that this
+        # point of the migration history has not created yet (or the reverse).
+        label = sequences_app_label()
+        try:
+            sequence_model = from_state.apps.get_model(label, "Sequence")
+            change_model = from_state.apps.get_model(label, "SequenceChange")
+        except LookupError:
+            raise LookupError(
+                f"SeedSequence({self.sequence_name!r}): the migration state has no "
+                f"{label}.SequenceChange; the migration must depend on "
+                f"('{label}', '0003_sequencechange') or a later migration of {label}."
+            ) from None
+        if not self.allow_migrate_model(alias, sequence_model):
             return
         next_value = self.next_value
         if next_value is None:
@@ -97,7 +133,12 @@ class SeedSequence(Operation):
             if next_value is None:
                 return
         seed(
-            self.sequence_name, next_value, using=alias, reason=f"{self.describe()} ({app_label})"
+            sequence_model,
+            change_model,
+            self.sequence_name,
+            next_value,
+            using=alias,
+            reason=f"{self.describe()} ({app_label})",
         )
 
     def database_backwards(
@@ -135,23 +176,32 @@ class SeedSequence(Operation):
         return f"seed_sequence_{slug}" if slug else "seed_sequence"
 
 
-def seed(sequence_name: str, next_value: int, *, using: str, reason: str) -> bool:
-    """Move ``sequence_name`` forward to ``next_value`` (never back); return whether it moved."""
-    from .api import locked_last_value, reset_sequence
-    from .models import SequenceChange
+def seed(
+    sequence_model: type[Model],
+    change_model: type[Model],
+    sequence_name: str,
+    next_value: int,
+    *,
+    using: str,
+    reason: str,
+) -> bool:
+    """Move ``sequence_name`` forward to ``next_value`` (never back); return whether it moved.
 
+    Takes the models to write through (a migration's historical ones), and
+    locks and audits exactly as :func:`sequences.reset_sequence` does.
+    """
     with transaction.atomic(using=using):
-        last = locked_last_value(sequence_name, using=using)
+        last = locked_last(sequence_model, sequence_name, using=using)
         if last is not None and last >= next_value - 1:
             return False
-        reset_sequence(
+        change_sequence(
+            sequence_model,
+            change_model,
             sequence_name,
-            next_value,
+            next_value - 1,
             expected_last=last,
-            reason=reason,
-            action=SequenceChange.Action.SEED,
-            source=SequenceChange.Source.MIGRATION,
-            username="",
+            allow_reuse=False,
             using=using,
+            record={"action": "seed", "source": "migration", "reason": reason, "username": ""},
         )
     return True

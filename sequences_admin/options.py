@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.templatetags.admin_urls import admin_urlname
 from django.contrib.admin.utils import quote, unquote
 from django.core.exceptions import PermissionDenied
 from django.db import router, transaction
@@ -19,6 +20,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import formats, timezone
 from django.utils.http import urlencode
+from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -103,9 +105,9 @@ class SequenceAdmin(ReadOnlyAdminMixin, _SequenceAdminBase):
         return [reset, *super().get_urls()]
 
     def _url(self, name: str, *args: Any) -> str:
-        info = self.opts.app_label, self.opts.model_name
         return reverse(
-            f"{self.admin_site.name}:{info[0]}_{info[1]}_{name}",
+            # "admin:<label>_<model>_<name>": the instance is picked by current_app.
+            admin_urlname(self.opts, mark_safe(name)),
             args=args,
             current_app=self.admin_site.name,
         )
@@ -129,7 +131,7 @@ class SequenceAdmin(ReadOnlyAdminMixin, _SequenceAdminBase):
             )
             if self.admin_site.is_registered(SequenceChange):
                 changelist = reverse(
-                    f"{self.admin_site.name}:sequences_sequencechange_changelist",
+                    admin_urlname(SequenceChange._meta, mark_safe("changelist")),
                     current_app=self.admin_site.name,
                 )
                 context["changes_url"] = changelist + "?" + _query(name)

@@ -11,8 +11,10 @@ from sequences.models import Sequence
 
 PASSWORD = "correct horse battery staple"
 
-VIEW = ("sequences.view_sequence", "sequences.view_sequencechange")
-RESET = (*VIEW, "sequences.reset_sequence")
+#: The label the app is installed under: "gapless" in the relabelled run.
+LABEL = Sequence._meta.app_label
+VIEW = (f"{LABEL}.view_sequence", f"{LABEL}.view_sequencechange")
+RESET = (*VIEW, f"{LABEL}.reset_sequence")
 
 
 def make_user(
@@ -48,4 +50,4 @@ def make_sequence(name: str, last: int) -> Sequence:
 
 def url(view: str, *args: str) -> str:
     """``url("sequence_reset", quote(name))``: an admin URL of the sequences app."""
-    return reverse(f"admin:sequences_{view}", args=args)
+    return reverse(f"admin:{LABEL}_{view}", args=args)

@@ -33,12 +33,18 @@ def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, s
 
 
 class SequencesOnOther:
-    """A router that keeps ``sequences`` on the ``other`` database."""
+    """A router that keeps ``sequences`` (under whatever label) on the ``other`` database."""
 
     def db_for_read(self, model: Any, **hints: Any) -> str | None:
-        return "other" if model._meta.app_label == "sequences" else None
+        return "other" if model._meta.app_label == _label() else None
 
     db_for_write = db_for_read
 
     def allow_migrate(self, db: str, app_label: str, **hints: Any) -> bool | None:
-        return db == "other" if app_label == "sequences" else None
+        return db == "other" if app_label == _label() else None
+
+
+def _label() -> str:
+    from sequences.models import Sequence
+
+    return Sequence._meta.app_label

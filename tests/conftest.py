@@ -19,6 +19,11 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     config.addinivalue_line(
         "markers",
+        "multiserver: starts throwaway servers of its own; deselected unless "
+        "SEQUENCES_MULTISERVER=1 (make test-failover)",
+    )
+    config.addinivalue_line(
+        "markers",
         "backends(*names): run only on these backends (sqlite, postgresql, mariadb); "
         "on the others the test is deselected, not skipped",
     )
@@ -29,12 +34,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
     backend = settings.BACKEND
     disruptive = os.environ.get("SEQUENCES_DISRUPTIVE") == "1"
+    multiserver = os.environ.get("SEQUENCES_MULTISERVER") == "1"
     kept: list[pytest.Item] = []
     dropped: list[pytest.Item] = []
     for item in items:
         marker = item.get_closest_marker("backends")
         wrong_backend = marker is not None and backend not in marker.args
-        unwanted = item.get_closest_marker("disruptive") is not None and not disruptive
+        unwanted = (item.get_closest_marker("disruptive") is not None and not disruptive) or (
+            item.get_closest_marker("multiserver") is not None and not multiserver
+        )
         (dropped if wrong_backend or unwanted else kept).append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)

@@ -19,6 +19,9 @@ from pathlib import Path
 
 BACKENDS = ("sqlite", "postgresql", "mariadb")
 ROOT = Path(__file__).resolve().parent.parent
+DRIVER_HINTS = {
+    "MySQLdb": ": apt-get install -y pkg-config libmariadb-dev, then make install builds it",
+}
 
 
 def unreachable(backend: str) -> str | None:
@@ -47,7 +50,7 @@ def unreachable(backend: str) -> str | None:
                 connect_timeout=3,
             ).close()
     except ImportError as exc:
-        return f"driver not installed ({exc.name})"
+        return f"driver not installed ({exc.name}){DRIVER_HINTS.get(exc.name or '', '')}"
     except Exception as exc:  # any connection failure means "not here"
         return f"server unreachable ({str(exc).strip().splitlines()[0]})"
     return None

@@ -3,6 +3,12 @@
 ``SEQUENCES_TEST_BACKEND`` picks the backend: ``sqlite`` (default),
 ``postgresql`` or ``mariadb``. Servers are the machine's own (see docs/development.md);
 ``SEQUENCES_TEST_DB_PREFIX`` keeps parallel runs apart.
+
+``SEQUENCES_TEST_RELABELLED=1`` installs ``sequences`` under another label
+(``tests.relabelled.RelabelledSequencesConfig``, label ``gapless``) and
+leaves out the demo app, whose migrations name the ``sequences`` label as a
+project's own migrations do; ``tests/test_relabelled.py`` runs the admin,
+command and migration tests that way.
 """
 
 import os
@@ -16,6 +22,7 @@ SQLITE_DIR = Path(
     )
 )
 SQLITE_DIR.mkdir(exist_ok=True)
+RELABELLED = os.environ.get("SEQUENCES_TEST_RELABELLED") == "1"
 
 
 def database(suffix: str) -> dict[str, object]:
@@ -60,10 +67,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.sessions",
     "django.contrib.staticfiles",
-    "sequences",
+    "tests.relabelled.RelabelledSequencesConfig" if RELABELLED else "sequences",
     "sequences_admin",
     "tests.testapp",
-    "demo.billing",
+    *([] if RELABELLED else ["demo.billing"]),
 ]
 
 MIDDLEWARE = [

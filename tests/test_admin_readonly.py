@@ -12,7 +12,7 @@ from django.utils import timezone
 from sequences import reset_sequence
 from sequences.models import Sequence, SequenceChange
 
-from .admin_helpers import RESET, VIEW, client_for, make_sequence, make_user, url
+from .admin_helpers import LABEL, RESET, VIEW, client_for, make_sequence, make_user, url
 
 pytestmark = pytest.mark.django_db
 
@@ -229,7 +229,7 @@ def test_sequence_page_says_so_when_there_is_no_audited_change(viewer, invoices)
 
 def test_sequence_page_hides_the_audit_from_users_who_may_not_view_it(invoices):
     reset_sequence("invoices", 100, expected_last=42, reason="secret reason")
-    user = make_user("only-sequences", "sequences.view_sequence")
+    user = make_user("only-sequences", f"{LABEL}.view_sequence")
 
     response = client_for(user).get(url("sequence_change", "invoices"))
 
@@ -349,7 +349,7 @@ def test_audit_records_cannot_be_added_changed_or_deleted_even_by_a_superuser(su
 
 
 def test_audit_list_needs_its_view_permission(changes):
-    user = make_user("only-sequences", "sequences.view_sequence")
+    user = make_user("only-sequences", f"{LABEL}.view_sequence")
 
     response = client_for(user).get(url("sequencechange_changelist"))
 

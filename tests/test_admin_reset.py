@@ -11,7 +11,7 @@ from django.contrib.messages import get_messages
 from sequences import get_next_value
 from sequences.models import Sequence, SequenceChange
 
-from .admin_helpers import RESET, VIEW, client_for, make_sequence, make_user, url
+from .admin_helpers import LABEL, RESET, VIEW, client_for, make_sequence, make_user, url
 
 
 def reset_url(name: str = "invoices") -> str:
@@ -63,9 +63,7 @@ def test_reset_page_answers_403_to_a_view_only_user(invoices):
 
 
 def test_reset_page_answers_403_to_staff_with_the_change_permission_only(invoices):
-    client = client_for(
-        make_user("editor", "sequences.view_sequence", "sequences.change_sequence")
-    )
+    client = client_for(make_user("editor", f"{LABEL}.view_sequence", f"{LABEL}.change_sequence"))
 
     assert post_reset(client, 100).status_code == 403
     assert last_of() == 42

@@ -11,7 +11,7 @@ from sequences.models import Sequence, SequenceChange
 from sequences_admin.checks import check_dependencies
 from sequences_admin.options import SequenceAdmin, SequenceChangeAdmin, register
 
-from .admin_helpers import RESET, client_for, make_sequence, make_user
+from .admin_helpers import LABEL, RESET, client_for, make_sequence, make_user
 
 TEST_APPS = [
     "django.contrib.admin",
@@ -85,7 +85,7 @@ def test_sequence_page_on_a_site_without_the_audit_admin_lists_changes_without_a
     make_sequence("invoices", 42)
     client = client_for(make_user("resetter", *RESET))
 
-    response = client.get(reverse("sequences_only:sequences_sequence_change", args=["invoices"]))
+    response = client.get(reverse(f"sequences_only:{LABEL}_sequence_change", args=["invoices"]))
 
     assert response.status_code == 200
     assert response.context["recent_changes"] == []
@@ -98,13 +98,13 @@ def test_sequence_page_on_a_site_without_the_audit_admin_lists_changes_without_a
 def test_sequence_deleted_between_the_page_and_the_reset_redirects_and_creates_nothing():
     make_sequence("invoices", 42)
     client = client_for(make_user("resetter", *RESET))
-    reset_url = reverse("sequences_only:sequences_sequence_reset", args=["invoices"])
+    reset_url = reverse(f"sequences_only:{LABEL}_sequence_reset", args=["invoices"])
 
     response = client.post(
         reset_url, {"next_value": 100, "expected_last": 42, "reason": "year end"}
     )
 
     assert response.status_code == 302
-    assert response["Location"] == reverse("sequences_only:sequences_sequence_changelist")
+    assert response["Location"] == reverse(f"sequences_only:{LABEL}_sequence_changelist")
     assert not Sequence.objects.exists()
     assert not SequenceChange.objects.exists()

@@ -306,10 +306,12 @@ class TestSequenceClass:
 
 def test_public_names():
     assert set(sequences.__all__) == {
+        "NumberSeries",
         "Sequence",
         "SequenceLocked",
         "SequenceOverflow",
         "SequenceValueChanged",
+        "SeriesNumber",
         "delete",
         "get_last_value",
         "get_next_value",

@@ -22,13 +22,14 @@ from django.db import connection, connections, migrations, models, transaction
 from django.db.migrations.loader import MigrationLoader
 
 from sequences import get_last_value, get_next_value
-from sequences.checks import check_name_collation, name_columns
 from sequences.collation import (
     MARIADB_EXACT,
     MYSQL_EXACT,
     ExactMatchingUnavailable,
+    check_name_collation,
     column_collation,
     exact_collation,
+    name_columns,
     require_exact_collation,
     set_column_collation,
 )

@@ -1,8 +1,9 @@
 """A database migrated and used by the published django-sequences 3.1 keeps working.
 
 The published library has the same import name, so it runs in a throwaway
-virtualenv (``.venv-upstream``, made on first use) in a subprocess, against
-this test run's own database. Then this code takes over the same tables.
+virtualenv (``.venv-upstream``, made on first use, with the driver of the
+backend under test only) in a subprocess, against this test run's own
+database. Then this code takes over the same tables.
 """
 
 from __future__ import annotations
@@ -51,6 +52,11 @@ UPSTREAM_SCRIPT = textwrap.dedent(
 )
 
 
+# Only the driver of the backend under test: mysqlclient compiles against the
+# MariaDB client headers, which a machine without MariaDB need not have.
+UPSTREAM_DRIVERS = {"sqlite": [], "postgresql": ["psycopg2-binary"], "mysql": ["mysqlclient"]}
+
+
 @pytest.fixture(scope="session")
 def upstream_python() -> Path:
     python = UPSTREAM_VENV / "bin" / "python"
@@ -58,11 +64,14 @@ def upstream_python() -> Path:
     if not marker.exists():
         subprocess.run([sys.executable, "-m", "venv", "--clear", UPSTREAM_VENV], check=True)
         subprocess.run(
-            [python, "-m", "pip", "install", "-q", UPSTREAM, "Django>=5.2,<6",
-             "psycopg2-binary", "mysqlclient"],
-            check=True,
-        )  # fmt: skip
+            [python, "-m", "pip", "install", "-q", UPSTREAM, "Django>=5.2,<6"], check=True
+        )
         marker.touch()
+    drivers = UPSTREAM_DRIVERS[connection.vendor]
+    driver_marker = UPSTREAM_VENV / f".drivers-{connection.vendor}"
+    if drivers and not driver_marker.exists():
+        subprocess.run([python, "-m", "pip", "install", "-q", *drivers], check=True)
+        driver_marker.touch()
     return python
 
 

@@ -12,6 +12,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.db import connections
 from django.db.migrations.executor import MigrationExecutor
+from django.db.migrations.loader import MigrationLoader
 from django.urls import reverse
 from django.utils import timezone
 
@@ -140,9 +141,18 @@ def test_save_new_customer_refuses_a_saved_customer(customer):
 
 
 def seed(alias="default"):
-    """Do what the demo's seed migration does, on ``alias``."""
+    """Do what the demo's seed migration does, on ``alias``, with its historical models."""
     (operation,) = seed_migration.Migration.operations
-    seed_sequence(operation.sequence_name, operation.next_value, using=alias, reason="demo seed")
+    state = MigrationLoader(None).project_state(("billing", "0002_seed_customer_sequence"))
+    label = SequenceChange._meta.app_label
+    seed_sequence(
+        state.apps.get_model(label, "Sequence"),
+        state.apps.get_model(label, "SequenceChange"),
+        operation.sequence_name,
+        operation.next_value,
+        using=alias,
+        reason="demo seed",
+    )
 
 
 def last_seed_change(alias="default"):

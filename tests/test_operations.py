@@ -60,3 +60,24 @@ def test_seed_sequence_refuses_a_bad_name():
     with pytest.raises(ValueError) as info:
         SeedSequence("", 5)
     assert str(info.value) == "sequence_name must be 1 to 100 characters long, got 0"
+
+
+# Autocommit: SQLite's schema editor refuses to open inside a transaction.
+@pytest.mark.django_db(transaction=True)
+def test_seed_sequence_in_a_state_without_the_audit_model_names_the_migration_to_depend_on():
+    from django.db import connection
+    from django.db.migrations.loader import MigrationLoader
+
+    from sequences.models import Sequence
+
+    label = Sequence._meta.app_label
+    # The state after the sequences app's 0002: no SequenceChange yet.
+    state = MigrationLoader(None).project_state((label, "0002_alter_sequence_last"))
+    with connection.schema_editor(atomic=False) as editor, pytest.raises(LookupError) as info:
+        SeedSequence("customers", 5).database_forwards("shop", editor, state, state)
+    assert str(info.value) == (
+        f"SeedSequence('customers'): the migration state has no {label}.SequenceChange; "
+        f"the migration must depend on ('{label}', '0003_sequencechange') or a later "
+        f"migration of {label}."
+    )
+    assert not Sequence.objects.filter(name="customers").exists()

@@ -15,9 +15,10 @@ import pytest
 from django.core.management import CommandError, get_commands
 from django.core.management.commands import makemigrations as django_makemigrations
 from django.db.migrations.loader import MigrationLoader
+from django.test import override_settings
 
 from sequences import get_last_value, get_next_value, reset_sequence
-from sequences.models import SequenceChange
+from sequences.models import Sequence, SequenceChange
 from sequences.operations import SeedSequence
 
 from .command_utils import call, run_cli
@@ -27,8 +28,13 @@ from .shop_fixture import shop_fixture  # noqa: F401  (the "shop" fixture)
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "other"])
 
 
+#: The label the app is installed under: "gapless" in the relabelled run.
+LABEL = Sequence._meta.app_label
+
+
 def sequences_leaf():
-    return MigrationLoader(None).graph.leaf_nodes("sequences")[0]
+    (leaf,) = MigrationLoader(None).graph.leaf_nodes(LABEL)
+    return leaf
 
 
 def make(*args, **options):
@@ -276,7 +282,7 @@ def test_seed_from_a_model_missing_from_the_migration_state_says_so(shop):
         "from django.db import migrations\n\n"
         "from sequences.operations import SeedSequence\n\n\n"
         "class Migration(migrations.Migration):\n"
-        "    dependencies = [('shop', '0001_initial'), ('sequences', '0001_initial')]\n"
+        f"    dependencies = [('shop', '0001_initial'), ('{LABEL}', '0003_sequencechange')]\n"
         "    operations = [SeedSequence('x', from_field='shop.Receipt.number')]\n"
     )
     with pytest.raises(LookupError) as info:
@@ -402,6 +408,18 @@ def test_seed_refuses_an_app_without_migrations(shop):
         "one. Create its first migration (makemigrations staticfiles) or put the seed in an "
         "app that has migrations."
     )
+
+
+def test_seed_refuses_to_write_a_migration_without_the_sequences_migrations(shop, settings):
+    # The demo app's migrations depend on those of sequences: without them too.
+    without = {**settings.MIGRATION_MODULES, LABEL: None, "billing": None}
+    with override_settings(MIGRATION_MODULES=without):
+        message = command_error("--seed-sequence", "a=1")
+    assert message == (
+        f"--seed-sequence: no migrations found for the sequences app (label {LABEL!r}); "
+        "a seed migration must run after them."
+    )
+    assert new_files(shop) == []
 
 
 def test_seed_errors_exit_1_on_the_command_line(shop, capsys):

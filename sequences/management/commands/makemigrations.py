@@ -23,10 +23,8 @@ from django.db.migrations import Migration
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.operations.base import Operation
 
-from ...operations import SeedSequence, parse_field_path
+from ...operations import SeedSequence, parse_field_path, sequences_app_label
 from ..base import parse_int, parse_name
-
-SEQUENCES_APP = "sequences"
 
 
 class Command(makemigrations.Command):
@@ -131,7 +129,11 @@ class Command(makemigrations.Command):
     def dependencies(
         self, app_label: str, operations: list[SeedSequence]
     ) -> list[tuple[str, str]]:
-        """Latest migrations of ``sequences`` and of the apps the seeds read (not APP)."""
+        """Latest migrations of ``sequences`` and of the apps the seeds read (not APP).
+
+        ``sequences`` is named by the label it is installed under, so that the
+        seed runs after the audit table exists under a relabelled app too.
+        """
         try:
             apps.get_app_config(app_label)
         except LookupError as exc:
@@ -143,7 +145,17 @@ class Command(makemigrations.Command):
                 f"app's latest one. Create its first migration (makemigrations "
                 f"{app_label}) or put the seed in an app that has migrations."
             )
-        labels = [SEQUENCES_APP]
+        try:
+            core = sequences_app_label()
+        except LookupError as exc:
+            raise CommandError(f"--seed-sequence: {exc}") from None
+        if not loader.graph.leaf_nodes(core):
+            # Never write a seed that could run before the sequences tables exist.
+            raise CommandError(
+                f"--seed-sequence: no migrations found for the sequences app (label "
+                f"{core!r}); a seed migration must run after them."
+            )
+        labels = [core]
         for operation in operations:
             if operation.from_field is not None:
                 labels.append(parse_field_path(operation.from_field)[0])

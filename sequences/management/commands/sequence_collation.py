@@ -16,8 +16,7 @@ from django.core.management.base import CommandError, CommandParser
 from django.db import connections, transaction
 
 from ... import collation as names_collation
-from ...api import _record
-from ...checks import name_columns
+from ...changes import record_change
 from ...models import Sequence, SequenceChange
 from ..base import SequenceCommand, os_username
 
@@ -93,7 +92,7 @@ class Command(SequenceCommand):
                 "--collation names the folding collation: it applies to "
                 "--list-near-duplicates and --table-default only."
             )
-        names, audit = name_columns()
+        names, audit = names_collation.name_columns()
         current = {
             column: names_collation.column_collation(connection, column)
             for column in (names, audit)
@@ -212,10 +211,11 @@ class Command(SequenceCommand):
             reason += " Callers must use the stored spelling exactly."
         with transaction.atomic(using=alias):
             for name, last in Sequence.objects.using(alias).values_list("name", "last"):
-                _record(
-                    alias,
+                record_change(
+                    SequenceChange,
                     name,
-                    SequenceChange.Action.COLLATION,
+                    using=alias,
+                    action=SequenceChange.Action.COLLATION,
                     last_before=last,
                     last_after=last,
                     reason=reason,

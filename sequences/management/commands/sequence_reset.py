@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 
 from ... import get_last_value, reset_sequence
-from ...api import describe_span
+from ...changes import describe_span
 from ...exceptions import SequenceValueChanged
 from ...models import SequenceChange
 from ..base import SequenceCommand, os_username, parse_int, parse_name
