@@ -356,7 +356,9 @@ def reset_sequence(
         raise TypeError(f"reason must be a str, got {type(reason).__name__}")
     if action == SequenceChange.Action.RESET and not reason.strip():
         raise ValueError("reason is required for a reset: say why the sequence changes")
-    if action not in SequenceChange.Action.values or action == SequenceChange.Action.DELETE:
+    # delete() and sequence_collation write their own records; a reset is none of them.
+    not_a_reset = {SequenceChange.Action.DELETE, SequenceChange.Action.COLLATION}
+    if action not in SequenceChange.Action.values or action in not_a_reset:
         raise ValueError(f"action must be one of 'init', 'reset', 'seed', got {action!r}")
     if source not in SequenceChange.Source.values:
         raise ValueError(

@@ -40,6 +40,8 @@ class SequenceChange(models.Model):
         RESET = "reset", _("reset")
         SEED = "seed", _("seed")
         DELETE = "delete", _("delete")
+        #: Name matching changed (``sequence_collation``): the row is unchanged.
+        COLLATION = "collation", _("change name matching")
 
     class Source(models.TextChoices):
         # Translators: where a change came from; "admin" is the Django admin site.

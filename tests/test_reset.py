@@ -130,6 +130,7 @@ def test_init_and_seed_do_not_need_a_reason(in_transaction):
         ({"expected_last": -1}, ValueError, "expected_last must be between 0 and"),
         ({"reason": None}, TypeError, "reason must be a str"),
         ({"action": "delete"}, ValueError, "action must be one of 'init', 'reset', 'seed'"),
+        ({"action": "collation"}, ValueError, "action must be one of 'init', 'reset', 'seed'"),
         ({"source": "cron"}, ValueError, "source must be one of admin, command, migration, code"),
         ({"sequence_name": ""}, ValueError, "sequence_name must be 1 to 100"),
     ],
