@@ -9,7 +9,10 @@ that use it; it can also be written by hand::
 
 
     class Migration(migrations.Migration):
-        dependencies = [("billing", "0007_invoice"), ("sequences", "0004_binary_name_collation")]
+        dependencies = [
+            ("billing", "0007_invoice"),
+            ("sequences", "0005_sequencechange_collation_action"),
+        ]
         operations = [
             SeedSequence("customers", next_value=1000),
             SeedSequence("invoices", from_field="billing.Invoice.number"),
