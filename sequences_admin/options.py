@@ -153,9 +153,9 @@ class SequenceAdmin(ReadOnlyAdminMixin, _SequenceAdminBase):
 
     def reset_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """Confirm, then reset: compare-and-set against the value the page showed."""
-        name = unquote(object_id)
         if not self.has_reset_permission(request):
             return self._refused(request)
+        name = unquote(object_id)
         alias = router.db_for_write(Sequence)
         sequence = Sequence.objects.using(alias).filter(name=name).first()
         if sequence is None:
