@@ -5,6 +5,8 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from .validation import visible_name
+
 
 class Sequence(models.Model):
     """One named gap-less sequence: the last value handed out.
@@ -21,6 +23,12 @@ class Sequence(models.Model):
         permissions = [("reset_sequence", _("Can reset sequence"))]
 
     def __str__(self) -> str:
+        # What a person reads: the admin's titles, breadcrumbs and history.
+        # (django-sequences 3.1 returned the repr below.) A name made of
+        # spaces would read as nothing there, so such names are quoted.
+        return visible_name(self.name)
+
+    def __repr__(self) -> str:
         return f"Sequence(name={self.name!r}, last={self.last!r})"
 
 

@@ -16,6 +16,19 @@ MAX_VALUE = 2**63 - 1
 MAX_NAME_LENGTH = 100
 
 
+def visible_name(name: str) -> str:
+    """``name`` as a person can read it: as is, or as a quoted literal when it could not be seen.
+
+    A name that is empty, begins or ends with white space, or holds an
+    unprintable character is shown as its Python repr (``'   '``,
+    ``'a\\tb'``), as the management commands show it, so that a name made
+    of spaces never looks like a missing value.
+    """
+    if name and name.isprintable() and name.strip() == name:
+        return name
+    return repr(name)
+
+
 def check_name(sequence_name: Any) -> str:
     if not isinstance(sequence_name, str):
         raise TypeError(

@@ -12,13 +12,13 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.templatetags.admin_urls import admin_urlname
 from django.contrib.admin.utils import quote, unquote
-from django.core.exceptions import PermissionDenied
+from django.contrib.auth import get_permission_codename
 from django.db import router, transaction
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
-from django.utils import formats, timezone
+from django.utils import dateformat, formats, timezone
 from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
@@ -27,7 +27,7 @@ from django.utils.translation import gettext_lazy as _
 
 from sequences import SequenceLocked, SequenceValueChanged, reset_sequence
 from sequences.models import Sequence, SequenceChange
-from sequences.validation import MAX_VALUE
+from sequences.validation import MAX_VALUE, visible_name
 
 from .filters import SequenceNameFilter
 from .forms import ResetForm
@@ -42,7 +42,7 @@ else:  # ModelAdmin is generic only in django-stubs
 RECENT_CHANGES = 10
 
 #: How much of a reason the audit list shows (the record's page shows it all).
-REASON_CHARS = 60
+REASON_CHARS = 40
 
 #: How long a reset waits for a transaction that holds the sequence, in seconds,
 #: before the page says the sequence is in use (instead of hanging).
@@ -66,14 +66,15 @@ class SequenceAdmin(ReadOnlyAdminMixin, _SequenceAdminBase):
     """The state of every sequence, and a reset view for those allowed to reset."""
 
     actions = None
-    list_display = ("name", "last", "next_value", "last_change")
+    list_display = ("shown_name", "last", "next_value", "last_change")
     search_fields = ("name",)
     ordering = ("name",)
     list_per_page = 100
-    fields = ("name", "last", "next_value", "last_change")
+    fields = ("shown_name", "last", "next_value", "last_change")
     readonly_fields = fields
     change_form_template = "sequences_admin/sequence_change_form.html"
     reset_template = "sequences_admin/reset.html"
+    refused_template = "sequences_admin/refused.html"
     reset_form = ResetForm
     reset_timeout: float = RESET_TIMEOUT
 
@@ -87,18 +88,32 @@ class SequenceAdmin(ReadOnlyAdminMixin, _SequenceAdminBase):
         )
         return super().get_queryset(request).annotate(last_change=Subquery(latest))
 
+    @admin.display(description=_("name"), ordering="name")
+    def shown_name(self, obj: Sequence) -> str:
+        # A name made of spaces would show as nothing, or as the admin's "-"
+        # for a missing value: such names are quoted (see visible_name).
+        return visible_name(obj.name)
+
     @admin.display(description=_("next value"), ordering="last")
     def next_value(self, obj: Sequence) -> int | None:
         return obj.last + 1 if obj.last < MAX_VALUE else None
 
     @admin.display(description=_("last audited change"), ordering="last_change")
-    def last_change(self, obj: Sequence) -> str | None:
-        # Formatted here: read-only fields show callables' values as plain text.
+    def last_change(self, obj: Sequence) -> str:
+        # Formatted here: read-only fields show callables' values as plain
+        # text, and None as "None"; the list and the page both show "-".
         when = getattr(obj, "last_change", None)
-        return None if when is None else formats.localize(timezone.localtime(when))
+        if when is None:
+            return self.get_empty_value_display()
+        return formats.localize(timezone.localtime(when))
+
+    @property
+    def reset_permission(self) -> str:
+        """The permission that a reset needs, for ``has_perm``: ``"sequences.reset_sequence"``."""
+        return f"{self.opts.app_label}.{get_permission_codename('reset', self.opts)}"
 
     def has_reset_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm(f"{self.opts.app_label}.reset_sequence")
+        return request.user.has_perm(self.reset_permission)
 
     def get_urls(self) -> list[URLPattern]:
         info = self.opts.app_label, self.opts.model_name
@@ -146,7 +161,7 @@ class SequenceAdmin(ReadOnlyAdminMixin, _SequenceAdminBase):
     def reset_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """Confirm, then reset: compare-and-set against the value the page showed."""
         if not self.has_reset_permission(request):
-            raise PermissionDenied
+            return self._refused(request)
         name = unquote(object_id)
         alias = router.db_for_write(Sequence)
         sequence = Sequence.objects.using(alias).filter(name=name).first()
@@ -233,6 +248,21 @@ class SequenceAdmin(ReadOnlyAdminMixin, _SequenceAdminBase):
         request.current_app = self.admin_site.name
         return TemplateResponse(request, self.reset_template, context)
 
+    def _refused(self, request: HttpRequest) -> HttpResponse:
+        """403, inside the admin, naming the permission that is missing."""
+        codename = self.reset_permission.partition(".")[2]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Permission needed"),
+            "subtitle": None,
+            "opts": self.opts,
+            "permission": self.reset_permission,
+            "permission_name": dict(self.opts.permissions).get(codename, codename),
+            "has_view_permission": self.has_view_permission(request),
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, self.refused_template, context, status=403)
+
     def _gone(self, request: HttpRequest, name: str) -> HttpResponse:
         self.message_user(
             request,
@@ -247,17 +277,20 @@ class SequenceChangeAdmin(ReadOnlyAdminMixin, _SequenceChangeAdminBase):
     """The audit trail: every change that did not come from get_next_value."""
 
     actions = None
+    # What an auditor reads, fitting 1280 px beside the admin's navigation
+    # and the filters: when, which sequence, what happened (a reuse said in
+    # words), by what and whom, and why. The user id and the database alias
+    # are on the record's page.
     list_display = (
-        "created_at",
-        "sequence_name",
-        "action",
+        "time",
+        "shown_sequence_name",
+        "action_done",
         "last_values",
-        "allow_reuse",
         "source",
         "username",
         "short_reason",
     )
-    list_filter = (SequenceNameFilter, "source", "action", "created_at")
+    list_filter = (SequenceNameFilter, "source", "action", "allow_reuse", "created_at")
     search_fields = ("sequence_name", "username", "reason")
     list_per_page = 100
     fields = (
@@ -275,7 +308,38 @@ class SequenceChangeAdmin(ReadOnlyAdminMixin, _SequenceChangeAdminBase):
     )
     readonly_fields = fields
 
-    @admin.display(description=_("last value: before → after"))
+    def get_form(
+        self,
+        request: HttpRequest,
+        obj: SequenceChange | None = None,
+        change: bool = False,
+        **kwargs: Any,
+    ) -> Any:
+        # The model's help texts describe every possible value ("Empty: did
+        # not exist.") and read as contradictions beside the value shown: each
+        # record gets help texts about its own values, or none.
+        if obj is not None:
+            kwargs["help_texts"] = {**_record_help_texts(obj), **kwargs.get("help_texts", {})}
+        return super().get_form(request, obj, change, **kwargs)
+
+    @admin.display(description=_("time"), ordering="created_at")
+    def time(self, obj: SequenceChange) -> str:
+        # ISO date and local time to the minute: short enough to leave the
+        # reason room at 1280 px; the record's page shows the full time.
+        return dateformat.format(timezone.localtime(obj.created_at), "Y-m-d H:i")
+
+    @admin.display(description=_("sequence"), ordering="sequence_name")
+    def shown_sequence_name(self, obj: SequenceChange) -> str:
+        return visible_name(obj.sequence_name)
+
+    @admin.display(description=_("action"), ordering="action")
+    def action_done(self, obj: SequenceChange) -> str:
+        if obj.allow_reuse:
+            return f"{obj.get_action_display()} ({gettext('values issued again')})"
+        return str(obj.get_action_display())
+
+    # Translators: the audit list's column of "before → after" values, e.g. "42 → 99".
+    @admin.display(description=_("last value"))
     def last_values(self, obj: SequenceChange) -> str:
         def show(value: int | None) -> str:
             return "-" if value is None else str(value)
@@ -285,6 +349,24 @@ class SequenceChangeAdmin(ReadOnlyAdminMixin, _SequenceChangeAdminBase):
     @admin.display(description=_("reason"))
     def short_reason(self, obj: SequenceChange) -> str:
         return Truncator(obj.reason).chars(REASON_CHARS)
+
+
+def _record_help_texts(change: SequenceChange) -> dict[str, str]:
+    """Help texts for the fields of one audit record's page, describing the values it shows."""
+    texts: dict[str, str] = {
+        "last_before": "",
+        "last_after": "",
+        "allow_reuse": gettext("No values issued again."),
+    }
+    if change.last_before is None:
+        texts["last_before"] = gettext("The sequence did not exist before this change.")
+    if change.last_after is None:
+        texts["last_after"] = gettext("This change deleted the sequence.")
+    if change.allow_reuse:
+        texts["allow_reuse"] = gettext(
+            "This change moved the sequence back: values already issued are issued again."
+        )
+    return texts
 
 
 def _query(name: str) -> str:

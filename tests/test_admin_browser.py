@@ -3,6 +3,9 @@
 Needs the ``playwright`` package and Debian's Chromium at /usr/bin/chromium
 (Playwright's own browser download is not used). Without them the test is
 skipped on a developer's machine and fails in CI (``CI=true``).
+
+It saves screenshots at 1280×800 in ``artifacts/screenshots/``; the
+``docs/admin-*.png`` images are copies of them.
 """
 
 from __future__ import annotations
@@ -21,9 +24,18 @@ pytestmark = pytest.mark.browser
 
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "artifacts" / "screenshots"
 
+#: A common laptop screen: every page must fit its width (docs/*.png are taken at it).
+VIEWPORT = {"width": 1280, "height": 800}
+
+#: How far each element scrolls sideways: scrollWidth - clientWidth (0 when it fits).
+OVERFLOW = """() => Object.fromEntries(
+    [["document", document.documentElement], ["results", document.querySelector(".results")],
+     ["changelist", document.querySelector("#changelist")]]
+    .map(([name, element]) => [name, element.scrollWidth - element.clientWidth]))"""
+
 
 def log_in(browser: Any, live_server: Any, username: str) -> Any:
-    page = browser.new_context(viewport={"width": 1600, "height": 900}).new_page()
+    page = browser.new_context(viewport=VIEWPORT).new_page()
     page.set_default_timeout(15_000)
     page.goto(f"{live_server.url}/admin/login/?next=/admin/sequences/sequence/")
     page.fill("#id_username", username)
@@ -86,9 +98,29 @@ def test_a_clerk_sees_no_reset_button_and_an_accountant_resets_through_the_confi
     rows = accountant.locator("#result_list tbody tr")
     assert rows.count() == 1
     assert "accountant" in rows.first.inner_text()
-    assert "voided by audit" in rows.first.inner_text()
+    assert "Invoices 1001 to 1041 were test" in rows.first.inner_text()
     accountant.goto(f"{live_server.url}/admin/sequences/sequencechange/")
+    accountant.wait_for_selector("#result_list")
     screenshot(accountant, "admin-audit.png")
+    # Every column (source, username, reason included) is on screen at 1280 px.
+    assert accountant.evaluate(OVERFLOW) == {"document": 0, "results": 0, "changelist": 0}
+    headers = accountant.locator("#result_list thead th").all_inner_texts()
+    assert [header.strip().lower() for header in headers] == [
+        "time",
+        "sequence",
+        "action",
+        "last value",
+        "source",
+        "username",
+        "reason",
+    ]
+
+    accountant.click("#result_list tbody tr a")
+    accountant.wait_for_selector(".field-last_before")
+    assert accountant.inner_text(".field-last_before .readonly") == "1041"
+    assert accountant.locator(".field-last_before .help").count() == 0
+    assert "values already issued are issued again" in accountant.inner_text(".field-allow_reuse")
+    screenshot(accountant, "admin-audit-record.png")
 
     change = SequenceChange.objects.get(sequence_name="invoices")
     assert (change.source, change.username, change.allow_reuse) == ("admin", "accountant", True)

@@ -9,7 +9,7 @@ from django.contrib.admin.utils import quote
 from django.test import override_settings
 from django.utils import timezone
 
-from sequences import reset_sequence
+from sequences import delete, reset_sequence
 from sequences.models import Sequence, SequenceChange
 
 from .admin_helpers import LABEL, RESET, VIEW, client_for, make_sequence, make_user, url
@@ -362,8 +362,83 @@ def test_audit_list_shows_values_before_and_after_and_a_shortened_reason(viewer,
     response = client_for(viewer).get(url("sequencechange_changelist"))
 
     assert '<td class="field-last_values">42 → 99</td>' in response.text
-    assert "x" * 59 + "…" in response.text
-    assert "x" * 60 not in response.text
+    assert "x" * 39 + "…" in response.text
+    assert "x" * 40 not in response.text
+
+
+def test_audit_list_says_in_the_action_column_when_values_were_issued_again(viewer, invoices):
+    reset_sequence("invoices", 10, expected_last=42, reason="void", allow_reuse=True)
+
+    response = client_for(viewer).get(url("sequencechange_changelist"))
+
+    assert '<td class="field-action_done">reset (values issued again)</td>' in response.text
+    assert "field-user_id" not in response.text
+
+
+def test_audit_record_page_describes_its_own_values_only(viewer, invoices):
+    change = reset_sequence("invoices", 100, expected_last=42, reason="raise")
+
+    response = client_for(viewer).get(url("sequencechange_change", str(change.pk)))
+
+    assert "did not exist" not in response.text
+    assert "deleted" not in response.text
+    assert "No values issued again." in response.text
+    assert "are issued again" not in response.text
+
+
+def test_audit_record_page_of_a_creation_says_the_sequence_did_not_exist(viewer):
+    change = reset_sequence("new", 5, expected_last=None, reason="", action="init")
+
+    response = client_for(viewer).get(url("sequencechange_change", str(change.pk)))
+
+    assert "The sequence did not exist before this change." in response.text
+    assert "This change deleted the sequence." not in response.text
+
+
+def test_audit_record_page_of_a_deletion_says_the_sequence_was_deleted(viewer, invoices):
+    assert delete("invoices")
+    change = SequenceChange.objects.get(action="delete")
+
+    response = client_for(viewer).get(url("sequencechange_change", str(change.pk)))
+
+    assert "This change deleted the sequence." in response.text
+    assert "did not exist" not in response.text
+
+
+def test_audit_record_page_of_a_reuse_says_values_are_issued_again(viewer, invoices):
+    change = reset_sequence("invoices", 10, expected_last=42, reason="void", allow_reuse=True)
+
+    response = client_for(viewer).get(url("sequencechange_change", str(change.pk)))
+
+    assert "values already issued are issued again" in response.text
+    assert "No values issued again." not in response.text
+
+
+def test_sequence_titles_are_the_name_not_a_repr(viewer, invoices):
+    response = client_for(viewer).get(url("sequence_change", "invoices"))
+
+    assert response.context["subtitle"] == "invoices"
+    assert "Sequence(name=" not in response.text
+
+
+def test_sequence_page_without_audited_change_shows_a_dash_as_the_list_does(viewer, invoices):
+    page = client_for(viewer).get(url("sequence_change", "invoices"))
+    listing = client_for(viewer).get(url("sequence_changelist"))
+
+    assert "None" not in page.text
+    assert '<div class="readonly">-</div>' in page.text
+    assert '<td class="field-last_change">-</td>' in listing.text
+
+
+def test_a_name_made_of_spaces_is_shown_quoted(viewer):
+    make_sequence("   ", 3)
+
+    listing = client_for(viewer).get(url("sequence_changelist"))
+    page = client_for(viewer).get(url("sequence_change", quote("   ")))
+
+    assert "&#x27;   &#x27;</a>" in listing.text
+    assert page.context["subtitle"] == "'   '"
+    assert '<div class="readonly">&#x27;   &#x27;</div>' in page.text
 
 
 def test_audit_record_page_shows_the_whole_reason_and_the_user_id(viewer, resetter, invoices):

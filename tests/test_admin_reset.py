@@ -62,6 +62,16 @@ def test_reset_page_answers_403_to_a_view_only_user(invoices):
     assert not SequenceChange.objects.exists()
 
 
+def test_refusal_is_an_admin_page_naming_the_missing_permission(invoices):
+    response = client_for(make_user("viewer", *VIEW)).get(reset_url())
+
+    assert response.status_code == 403
+    assert response.templates[0].name == "sequences_admin/refused.html"
+    assert "sequences.reset_sequence" in response.text
+    assert "Can reset sequence" in response.text
+    assert 'id="user-tools"' in response.text  # inside the admin, not a bare page
+
+
 def test_reset_page_answers_403_to_staff_with_the_change_permission_only(invoices):
     client = client_for(make_user("editor", f"{LABEL}.view_sequence", f"{LABEL}.change_sequence"))
 

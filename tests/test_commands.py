@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core.management import CommandError
 
 from sequences import get_last_value, get_next_value, reset_sequence
@@ -13,6 +19,7 @@ from sequences.validation import MAX_VALUE
 
 from .command_utils import call, run_cli
 
+ROOT = Path(__file__).resolve().parent.parent
 ROUTER = "tests.command_utils.SequencesOnOther"
 NAMES_THAT_ARE_DATA = [
     'it\'s "quoted"',
@@ -104,6 +111,32 @@ def test_init_of_a_sequence_in_another_state_fails_and_points_to_reset(in_transa
     )
     assert get_last_value("customers") == 2
     assert changes("customers") == []
+
+
+def test_init_below_the_current_value_suggests_a_reset_with_allow_reuse_and_warns(in_transaction):
+    call("sequence_next", "customers", "--count", "1002")
+    message = command_error("sequence_init", "customers", "--initial", "1000")
+    assert message == (
+        "Sequence 'customers' already exists on database 'default' with last value 1002 "
+        "(next value 1003), not next value 1000. Moving it back to next value 1000 would "
+        "hand out 1000 to 1002 again (numbers already issued: duplicates). If that is "
+        "really meant, run: manage.py sequence_reset customers --next 1000 --allow-reuse "
+        "--reason '...'"
+    )
+    assert get_last_value("customers") == 1002
+    assert changes("customers") == []
+
+
+@pytest.mark.parametrize(("initial", "reuse"), [("1000", True), ("1", True), ("5000", False)])
+def test_the_reset_that_init_suggests_runs(in_transaction, initial, reuse):
+    call("sequence_next", "customers", "--count", "1002")
+    message = command_error("sequence_init", "customers", "--initial", initial)
+    suggested = shlex.split(message.split("run: manage.py ", 1)[1])
+    assert ("--allow-reuse" in suggested) is reuse
+
+    call(*[arg.replace("...", "year end") for arg in suggested], "--no-input")
+
+    assert get_next_value("customers") == int(initial)
 
 
 def test_init_suggestion_quotes_the_name_for_the_shell(in_transaction):
@@ -534,7 +567,13 @@ def test_reset_asks_and_cancels_on_anything_but_yes(in_transaction, monkeypatch,
     assert changes("invoices") == []
 
 
-def test_reset_cancels_when_input_ends(in_transaction, monkeypatch):
+NO_ANSWER = (
+    "Reset not done: standard input ended before an answer to confirm with was read; "
+    "nothing was changed. To reset without confirmation (in a script), pass --no-input."
+)
+
+
+def test_reset_without_an_answer_says_so_and_points_to_no_input(in_transaction, monkeypatch):
     get_next_value("invoices")
 
     def end_of_input():
@@ -542,7 +581,42 @@ def test_reset_cancels_when_input_ends(in_transaction, monkeypatch):
 
     monkeypatch.setattr("builtins.input", end_of_input)
     message = command_error("sequence_reset", "invoices", "--next", "50", "--reason", "r")
-    assert message == "Reset cancelled; nothing was changed."
+    assert message == NO_ANSWER
+    assert get_last_value("invoices") == 1
+    assert changes("invoices") == []
+
+
+def manage(*argv, **run):
+    """``manage.py *argv`` in a new process, on this run's test database (committed data only)."""
+    env = {**os.environ, "SEQUENCES_TEST_DB_PREFIX": f"test_{settings.PREFIX}"}
+    return subprocess.run(
+        [sys.executable, "manage.py", *argv], capture_output=True, text=True, cwd=ROOT,
+        env=env, timeout=120, check=False, **run,
+    )  # fmt: skip
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "other"])
+def test_reset_with_standard_input_closed_says_there_was_no_answer():
+    get_next_value("invoices")
+
+    result = manage(
+        "sequence_reset", "invoices", "--next", "50", "--reason", "r", stdin=subprocess.DEVNULL
+    )
+
+    assert result.returncode == 1
+    assert result.stderr.endswith(f"Type 'yes' to reset it: \nCommandError: {NO_ANSWER}\n")
+    assert get_last_value("invoices") == 1
+    assert changes("invoices") == []
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "other"])
+def test_reset_takes_an_answer_piped_on_standard_input():
+    get_next_value("invoices")
+
+    result = manage("sequence_reset", "invoices", "--next", "50", "--reason", "r", input="yes\n")
+
+    assert result.returncode == 0, result.stderr
+    assert get_last_value("invoices") == 49
 
 
 def test_reset_refuses_when_the_sequence_moved_after_the_question(in_transaction, monkeypatch):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import importlib
 import io
+import re
 from decimal import Decimal
 
 import pytest
@@ -277,6 +278,41 @@ def test_invoice_form_with_zero_amount_says_the_number_was_given_back(client, cu
     assert "last value is still 1" in page
     assert "The amount must be positive." in page
     assert Invoice.objects.count() == 1
+
+
+def test_invoice_form_shows_the_amount_error_with_the_amount_field(client, customer):
+    response = post_invoice(client, customer, "0")
+
+    field = re.search(r'<p class="field invalid" id="field-amount">(.*?)</p>', response.text, re.S)
+    assert field, "the amount's paragraph is not marked invalid"
+    label, control, error = (
+        field.group(1).index("<label"),
+        field.group(1).index('name="amount"'),
+        field.group(1).index("The amount must be positive."),
+    )
+    assert label < control < error
+    assert '<ul class="errorlist">' not in response.text  # no bullet above the label
+
+
+def test_invoice_form_takes_and_shows_dates_as_the_list_does(client, customer):
+    form = client.get(reverse("billing:invoice-create"))
+    post_invoice(client, customer, "5", issued_on=datetime.date(2026, 3, 1))
+    listing = client.get(reverse("billing:invoice-list"))
+
+    assert 'type="text" name="issued_on"' in form.text
+    assert f'value="{timezone.localdate().isoformat()}"' in form.text
+    assert 'placeholder="YYYY-MM-DD"' in form.text
+    assert "<td>2026-03-01</td>" in listing.text
+
+
+def test_invoice_form_refuses_a_date_in_another_format(client, customer):
+    response = client.post(
+        reverse("billing:invoice-create"),
+        {"customer": customer.pk, "issued_on": "03/01/2026", "amount": "5"},
+    )
+
+    assert response.context["form"].errors == {"issued_on": ["Enter a valid date."]}
+    assert not Invoice.objects.exists()
 
 
 def test_invoice_form_failing_first_says_no_sequence_exists_yet(client, customer):

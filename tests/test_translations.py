@@ -245,8 +245,9 @@ def test_audit_list_and_record_in_french(french, resetter, invoices):
     assert listing.status_code == record.status_code == 200
     for label in [
         "Modifications de séquence",
-        f"Dernière valeur{NBSP}: avant → après",
-        "Réutilisation autorisée",
+        "Dernière valeur",
+        "réinitialisation (valeurs attribuées une seconde fois)",  # the action column
+        "Par réutilisation autorisée",  # the filter that replaced the column
         "Origine",
         "réinitialisation",
         " Par séquence ",
@@ -258,6 +259,7 @@ def test_audit_list_and_record_in_french(french, resetter, invoices):
     assert "Sequence changes" not in listing.text
     assert f"réinitialisation de {french_quoted('invoices')}{NBSP}: 42 → 9 (code)" in record.text
     assert "Alias de base de données" in record.text
+    assert "des valeurs déjà attribuées le sont une seconde fois" in record.text  # its help text
 
 
 def test_command_output_stays_english(french, invoices):

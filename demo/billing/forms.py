@@ -7,6 +7,9 @@ from django.utils import timezone
 
 from .models import Customer
 
+#: Dates as the invoice list shows them (ISO 8601).
+ISO_DATE = "%Y-%m-%d"
+
 
 class InvoiceForm(forms.Form):
     """The invoice form.
@@ -17,10 +20,18 @@ class InvoiceForm(forms.Form):
     """
 
     customer = forms.ModelChoiceField(queryset=Customer.objects.all(), empty_label=None)
+    # Typed as year-month-day, the format the invoice list shows: a native
+    # date input would follow the browser's locale (03/01/2026 in a US
+    # browser) while the list says 2026-03-01.
     issued_on = forms.DateField(
         initial=timezone.localdate,
-        widget=forms.DateInput(attrs={"type": "date"}),
-        help_text="Each year has its own sequence: INV-YYYY-0001, 0002, ...",
+        input_formats=[ISO_DATE],
+        widget=forms.DateInput(
+            format=ISO_DATE,
+            attrs={"placeholder": "YYYY-MM-DD", "pattern": r"\d{4}-\d{2}-\d{2}", "size": 10},
+        ),
+        help_text="Year-month-day, as in the list. Each year has its own sequence: "
+        "INV-YYYY-0001, 0002, ...",
     )
     amount = forms.DecimalField(
         max_digits=12,

@@ -9,6 +9,7 @@ from django.core.management.base import CommandError, CommandParser
 from django.db import IntegrityError
 
 from ... import get_last_value, reset_sequence
+from ...changes import describe_span
 from ...exceptions import SequenceLocked, SequenceValueChanged
 from ...models import SequenceChange
 from ..base import (
@@ -86,7 +87,20 @@ class Command(SequenceCommand):
         else:
             raise CommandError(
                 f"Sequence {name!r} already exists on database {alias!r} with last value "
-                f"{last} (next value {last + 1}), not next value {initial}. To change it, "
-                f"run: manage.py sequence_reset {shlex.quote(name)} --next {initial} "
-                "--reason '...'"
+                f"{last} (next value {last + 1}), not next value {initial}. "
+                + _reset_suggestion(name, last, initial)
             )
+
+
+def _reset_suggestion(name: str, last: int, next_value: int) -> str:
+    """The sequence_reset command that would set ``next_value``, as it must be typed to run."""
+    command = f"manage.py sequence_reset {shlex.quote(name)} --next {next_value}"
+    if next_value > last:
+        return f"To change it, run: {command} --reason '...'"
+    # Moving back is refused without --allow-reuse: suggest the command that
+    # runs, and say in the same breath what it does to numbers already issued.
+    return (
+        f"Moving it back to next value {next_value} would hand out "
+        f"{describe_span(next_value, last)} again (numbers already issued: duplicates). "
+        f"If that is really meant, run: {command} --allow-reuse --reason '...'"
+    )

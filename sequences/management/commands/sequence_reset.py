@@ -124,7 +124,16 @@ class Command(SequenceCommand):
         self.stderr.flush()
         try:
             answer = input()
-        except (EOFError, KeyboardInterrupt):
+        except EOFError:
+            # Standard input closed or empty (cron, a pipe with nothing in it):
+            # nobody answered, which is not the same as answering "no".
+            self.stderr.write("", style_func=lambda text: text)
+            raise CommandError(
+                "Reset not done: standard input ended before an answer to confirm with "
+                "was read; nothing was changed. To reset without confirmation (in a "
+                "script), pass --no-input."
+            ) from None
+        except KeyboardInterrupt:
             answer = ""
         if answer.strip().lower() != "yes":
             raise CommandError("Reset cancelled; nothing was changed.")

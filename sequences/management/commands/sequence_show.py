@@ -7,9 +7,10 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 from django.db.models import OuterRef, Subquery
+from django.utils import translation
 
 from ...models import Sequence, SequenceChange
-from ...validation import MAX_VALUE
+from ...validation import MAX_VALUE, visible_name
 from ..base import SequenceCommand, parse_name
 
 #: One sequence as shown: name, last value, last audited change.
@@ -35,17 +36,16 @@ def _change(change: SequenceChange | None) -> dict[str, Any] | None:
     }
 
 
-def _cell(name: str) -> str:
-    """A name as the table shows it: as is, or its repr if it would break the layout."""
-    return name if name.isprintable() and name.strip() == name and name else repr(name)
-
-
 def _describe(change: SequenceChange | None) -> str:
     if change is None:
         return "-"
     when = change.created_at.isoformat(sep=" ", timespec="seconds")
     who = f", {change.username}" if change.username else ""
-    return f"{change.action} {when} ({change.source}{who})"
+    # The action's label, in English as all command output: "initialise" for
+    # "init", the word the admin shows too (the JSON keeps the stored value).
+    with translation.override(None):
+        action = str(change.get_action_display())
+    return f"{action} {when} ({change.source}{who})"
 
 
 class Command(SequenceCommand):
@@ -119,7 +119,7 @@ class Command(SequenceCommand):
     def write_table(self, table: list[Row]) -> None:
         header = ("NAME", "LAST", "NEXT", "LAST CHANGE")
         lines = [
-            (_cell(name), str(last), str(_next(last) or "-"), _describe(change))
+            (visible_name(name), str(last), str(_next(last) or "-"), _describe(change))
             for name, last, change in table
         ]
         widths = [max(len(line[i]) for line in [header, *lines]) for i in range(3)]
