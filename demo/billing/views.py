@@ -59,7 +59,7 @@ def sequence_state(request: HttpRequest) -> HttpResponse:
     for sequence in Sequence.objects.order_by("name"):
         row: dict[str, Any] = {"sequence": sequence, "next": sequence.last + 1, "check": ""}
         if sequence.name == CUSTOMER_SEQUENCE:
-            row["check"] = f"{Customer.objects.count()} customers"
+            row["check"] = count_of(Customer.objects.count(), "customer")
         period = INVOICES.split_sequence_name(sequence.name)
         if period is not None and period[0] is not None:
             row.update(_invoice_verdict(sequence.name, int(period[0])))
@@ -84,7 +84,7 @@ def _invoice_verdict(name: str, year: int) -> dict[str, Any]:
         text = ", ".join(ref(a) if a == b else f"{ref(a)} to {ref(b)}" for a, b in spans)
         return text + (", ..." if truncated else "")
 
-    summary = f"{found.documents} invoices"
+    summary = count_of(found.documents, "invoice")
     if found.documents:
         summary += f", {ref(INVOICES.initial_value)} to {ref(found.highest or 0)}"
     if report.clean:
@@ -127,3 +127,8 @@ def _change_url(change: SequenceChange) -> str:
         return reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[change.pk])
     except NoReverseMatch:
         return f"#change-{change.pk}"
+
+
+def count_of(number: int, noun: str) -> str:
+    """``"1 invoice"``, ``"2 invoices"``: the demo's pages are in English only."""
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
