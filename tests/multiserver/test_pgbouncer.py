@@ -150,8 +150,12 @@ def test_nowait_through_pgbouncer_raises_and_leaves_no_lock_timeout_behind(
         holder.join(30)
     assert get_last_value("held", using=ALIAS) == 2
 
-    # Every server connection of the pool, reached by clients at once: the
-    # caller's lock_timeout (the server default, 0) everywhere.
+    assert_no_lock_timeout_left_behind()
+
+
+def assert_no_lock_timeout_left_behind() -> None:
+    """Every server connection of the pool, reached by clients at once, has the
+    caller's lock_timeout (the server default, 0)."""
     seen: dict[int, str] = {}
     barrier = threading.Barrier(POOL_SIZE)
 
@@ -166,6 +170,43 @@ def test_nowait_through_pgbouncer_raises_and_leaves_no_lock_timeout_behind(
     assert run_clients(show, POOL_SIZE) == []
     assert len(seen) == POOL_SIZE
     assert set(seen.values()) == {"0"}
+
+
+def test_timeout_through_pgbouncer_gives_up_and_leaves_no_lock_timeout_behind(
+    bouncer: Bouncer,
+) -> None:
+    """A held sequence: ``timeout=`` gives up after about that long, for draws and
+    audited resets alike; no server connection keeps the shortened lock_timeout."""
+    get_next_value("held", using=ALIAS)
+    holding, release = threading.Event(), threading.Event()
+
+    def hold(_: int) -> None:
+        with transaction.atomic(using=ALIAS):
+            get_next_value("held", using=ALIAS)
+            holding.set()
+            release.wait(30)
+
+    holder = threading.Thread(target=run_clients, args=(hold, 1))
+    holder.start()
+    try:
+        assert holding.wait(30)
+        attempts = [
+            lambda: get_next_value("held", timeout=0.3, using=ALIAS),
+            lambda: reset_sequence(
+                "held", 10, expected_last=2, reason="r", timeout=0.3, using=ALIAS
+            ),
+        ]
+        for attempt in attempts * 2:
+            started = time.monotonic()
+            with pytest.raises(SequenceLocked), transaction.atomic(using=ALIAS):
+                attempt()
+            assert 0.25 <= time.monotonic() - started < 5
+    finally:
+        release.set()
+        holder.join(30)
+    assert get_last_value("held", using=ALIAS) == 2
+    assert get_next_value("held", timeout=0.3, using=ALIAS) == 3
+    assert_no_lock_timeout_left_behind()
 
 
 def test_nowait_on_the_first_call_through_pgbouncer(bouncer: Bouncer) -> None:
