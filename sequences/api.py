@@ -211,6 +211,8 @@ def get_next_value_many(
                 if last is None:
                     raise SequenceOverflow(name, alias)
                 values[name] = last
+    for name in ordered:  # for sequences.signals.commit_not_replicated
+        record_draw(connection, name, range(values[name], values[name] + 1))
     # In the caller's order, which is what a dict comprehension over names gives.
     return {name: values[name] for name in names}
 

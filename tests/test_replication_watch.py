@@ -19,7 +19,7 @@ import pytest
 from django.db import connections, transaction
 from django.test import override_settings
 
-from sequences import get_next_value, get_next_values
+from sequences import get_next_value, get_next_value_many, get_next_values
 from sequences.replication import ATTRIBUTE, CANCELLED_WAIT
 from sequences.signals import commit_not_replicated
 
@@ -65,6 +65,19 @@ def test_a_warning_in_a_committed_transaction_reports_its_draws(reports, caplog)
     [record] = caplog.records
     assert record.levelname == "CRITICAL"
     assert "invoices 1, orders 1 to 3" in record.getMessage()
+
+
+def test_draws_of_get_next_value_many_are_reported(reports) -> None:
+    with transaction.atomic():
+        get_next_value("orders")
+        assert get_next_value_many(["orders", "invoices"]) == {"orders": 2, "invoices": 1}
+        warn()
+    [report] = reports
+    assert report["draws"] == (  # in the order drawn: the many call locks in sorted order
+        ("orders", range(1, 2)),
+        ("invoices", range(1, 2)),
+        ("orders", range(2, 3)),
+    )
 
 
 def test_ordinary_commits_and_other_warnings_report_nothing(reports) -> None:
