@@ -356,6 +356,12 @@ def reset_sequence(
         check_int(expected_last, "expected_last", minimum=0)
     if not isinstance(reason, str):
         raise TypeError(f"reason must be a str, got {type(reason).__name__}")
+    if not isinstance(allow_reuse, bool):
+        # A truthy string such as "no" must not move a sequence back.
+        raise TypeError(
+            f"allow_reuse must be True or False, got {type(allow_reuse).__name__}: "
+            f"{allow_reuse!r}"
+        )
     if action == SequenceChange.Action.RESET and not reason.strip():
         raise ValueError("reason is required for a reset: say why the sequence changes")
     # delete() and sequence_collation write their own records; a reset is none of them.

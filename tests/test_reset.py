@@ -129,6 +129,8 @@ def test_init_and_seed_do_not_need_a_reason(in_transaction):
         ({"next_value": 2**63}, ValueError, "next_value must be between 1 and"),
         ({"expected_last": -1}, ValueError, "expected_last must be between 0 and"),
         ({"reason": None}, TypeError, "reason must be a str"),
+        ({"allow_reuse": "no"}, TypeError, "allow_reuse must be True or False, got str: 'no'"),
+        ({"allow_reuse": 1}, TypeError, "allow_reuse must be True or False, got int"),
         ({"action": "delete"}, ValueError, "action must be one of 'init', 'reset', 'seed'"),
         ({"action": "collation"}, ValueError, "action must be one of 'init', 'reset', 'seed'"),
         ({"source": "cron"}, ValueError, "source must be one of admin, command, migration, code"),
