@@ -315,6 +315,11 @@ def test_sequence_check_on_a_million_range_stays_small(in_transaction):
         ((TARGET, "--series", "tests.nowhere.SERIES"), "Cannot import --series"),
         ((TARGET, "--sequence", "s", "--reason", "x"), "--reason only goes with"),
         ((TARGET, "--sequence", "s", "--fix-forward"), "--fix-forward needs --reason"),
+        ((TARGET, "--sequence", "s", "--timeout", "1"), "--timeout only goes with --fix-forward"),
+        (
+            (TARGET, "--sequence", "s", "--fix-forward", "--reason", "r", "--timeout", "soon"),
+            "--timeout must be a number of seconds",
+        ),
         ((TARGET, "--sequence", "s", "--filter", "nope=1"), "Invalid --filter"),
         ((TARGET, "--sequence", "s", "--filter", "number=abc"), "Invalid --filter"),
         ((TARGET, "--sequence", "s", "--filter", "kind"), "FIELD=VALUE"),
@@ -381,6 +386,56 @@ def test_fix_forward_never_moves_a_sequence_back(in_transaction):
     code, _, _ = run(TARGET, "--sequence", "s", "--fix-forward", "--reason", "try")
     assert code == 1
     assert get_last_value("s") == 9
+    assert not SequenceChange.objects.exists()
+
+
+def test_fix_forward_gives_up_after_timeout_behind_a_holder_and_changes_nothing(
+    transactional_db, vendor
+):
+    import threading
+
+    from sequences import get_next_value
+
+    documents(1, 2, 3, 7)
+    sequence("s", 3)
+    holding, release = threading.Event(), threading.Event()
+
+    def hold():
+        try:
+            with transaction.atomic():
+                get_next_value("s")  # 4, rolled back below
+                holding.set()
+                release.wait(30)
+                raise RuntimeError("roll back")
+        except RuntimeError:
+            pass
+        finally:
+            connections.close_all()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert holding.wait(30)
+        started = time.monotonic()
+        with pytest.raises(CommandError, match="Nothing was changed") as raised:
+            run(TARGET, "--sequence", "s", "--fix-forward", "--reason", "r", "--timeout", "0.3")
+        # SQLite's deferred transactions fail at once (docs/locking.md); the
+        # servers wait about the timeout.
+        assert (0 if vendor == "sqlite" else 0.25) <= time.monotonic() - started < 10
+        assert raised.value.returncode == 1
+    finally:
+        release.set()
+        holder.join(30)
+    assert get_last_value("s") == 3
+    assert not SequenceChange.objects.exists()
+
+
+def test_fix_forward_refuses_documents_numbered_at_the_largest_value(in_transaction):
+    documents(1, 2**63 - 1)
+    sequence("s", 1)
+    with pytest.raises(CommandError, match="cannot move past its documents' largest number"):
+        run(TARGET, "--sequence", "s", "--fix-forward", "--reason", "r")
+    assert get_last_value("s") == 1
     assert not SequenceChange.objects.exists()
 
 

@@ -20,10 +20,17 @@ from django.utils.module_loading import import_string
 
 from ... import reset_sequence
 from ...check import CheckReport, SequenceReport, check_sequence, check_series, compress
-from ...exceptions import SequenceValueChanged
+from ...exceptions import SequenceLocked, SequenceValueChanged
 from ...models import SequenceChange
 from ...numbering import NumberSeries
-from ..base import SequenceCommand, os_username, parse_int, parse_name
+from ..base import (
+    SequenceCommand,
+    add_timeout_argument,
+    os_username,
+    parse_int,
+    parse_name,
+    parse_timeout,
+)
 
 
 def _documents(count: int) -> str:
@@ -97,6 +104,7 @@ class Command(SequenceCommand):
         parser.add_argument(
             "--reason", metavar="TEXT", help="Why --fix-forward moves the sequence (audited)."
         )
+        add_timeout_argument(parser)
         super().add_arguments(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -109,6 +117,9 @@ class Command(SequenceCommand):
             raise usage("--fix-forward needs --reason TEXT: say why (it is kept in the audit).")
         if reason is not None and not fix:
             raise usage("--reason only goes with --fix-forward.")
+        timeout = self.parse(lambda: parse_timeout(options.get("timeout")))
+        if timeout is not None and not fix:
+            raise usage("--timeout only goes with --fix-forward (the check itself takes no lock).")
         self.writes = fix
         alias = self.parse(lambda: self.database(options))
         if options.get("sequence") is not None:
@@ -125,7 +136,7 @@ class Command(SequenceCommand):
         else:
             self.write_table(report)
         if fix:
-            self.fix_forward(report, alias, reason or "")
+            self.fix_forward(report, alias, reason or "", timeout)
         if not report.clean:
             # As ``makemigrations --check``: the status is the verdict.
             sys.exit(1)
@@ -312,7 +323,9 @@ class Command(SequenceCommand):
 
     # Fix forward
 
-    def fix_forward(self, report: CheckReport, alias: str, reason: str) -> None:
+    def fix_forward(
+        self, report: CheckReport, alias: str, reason: str, timeout: float | None
+    ) -> None:
         for sequence in report.sequences:
             highest = sequence.highest
             if highest is None or (sequence.last is not None and highest <= sequence.last):
@@ -329,10 +342,16 @@ class Command(SequenceCommand):
                     reason=reason,
                     source=SequenceChange.Source.COMMAND,
                     username=os_username(),
+                    timeout=timeout,
                     using=alias,
                 )
-            except SequenceValueChanged as exc:
+            except (SequenceValueChanged, SequenceLocked) as exc:
                 raise CommandError(f"{exc} Nothing was changed; run the check again.") from None
+            except ValueError as exc:  # the documents are numbered up to the largest value
+                raise CommandError(
+                    f"Sequence {sequence.name!r} cannot move past its documents' largest "
+                    f"number {highest}: {exc}. Nothing was changed."
+                ) from None
             self.say(
                 f"Moved sequence {sequence.name!r} forward: its next value is {highest + 1} "
                 f"(was {1 if sequence.last is None else sequence.last + 1}).",

@@ -203,7 +203,9 @@ class Command(SequenceCommand):
         self.say(f"Name matching changes from {before} to {target}. {explanation}")
         if options.get("interactive", True):
             self.confirm()
-        for column, collation in current.items():
+        # The audit trail's column first: a run interrupted between the two
+        # leaves ``name`` as it was, and sequences.E001 reports the mismatch.
+        for column, collation in reversed(current.items()):
             if collation != target:
                 names_collation.set_column_collation(connection, column, target)
         reason = f"Name matching changed from {before} to {target}."
