@@ -359,8 +359,7 @@ def reset_sequence(
     if not isinstance(allow_reuse, bool):
         # A truthy string such as "no" must not move a sequence back.
         raise TypeError(
-            f"allow_reuse must be True or False, got {type(allow_reuse).__name__}: "
-            f"{allow_reuse!r}"
+            f"allow_reuse must be True or False, got {type(allow_reuse).__name__}: {allow_reuse!r}"
         )
     if action == SequenceChange.Action.RESET and not reason.strip():
         raise ValueError("reason is required for a reset: say why the sequence changes")

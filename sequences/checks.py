@@ -111,6 +111,7 @@ RETRY_RECIPE = "the retry recipe in docs/databases.md, 'Retrying after a seriali
 SETTING_CHECK_IDS = {
     "SEQUENCES_LOCK_TIMEOUT": "sequences.E101",
     "SEQUENCES_REQUIRE_TRANSACTION": "sequences.E102",
+    "SEQUENCES_REPORT_UNREPLICATED_COMMITS": "sequences.E103",
 }
 
 #: PostgreSQL isolation levels at which a draw can fail with a serialization error.
@@ -146,6 +147,10 @@ _SETTING_HINTS = {
     ),
     "SEQUENCES_REQUIRE_TRANSACTION": (
         "Set it to True to refuse draws outside a transaction, or remove it (False)."
+    ),
+    "SEQUENCES_REPORT_UNREPLICATED_COMMITS": (
+        "Set it to False to stop watching PostgreSQL for cancelled synchronous-replication "
+        "waits, or remove it (True)."
     ),
 }
 

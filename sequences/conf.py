@@ -19,6 +19,7 @@ from .validation import check_timeout
 DEFAULTS: dict[str, Any] = {
     "SEQUENCES_LOCK_TIMEOUT": None,
     "SEQUENCES_REQUIRE_TRANSACTION": False,
+    "SEQUENCES_REPORT_UNREPLICATED_COMMITS": True,
 }
 
 _cache: dict[str, Any] = {}
@@ -32,7 +33,7 @@ def parse_setting(name: str, value: Any) -> Any:
         seconds = check_timeout(value, name)
         # math.inf: no limit set by this app, as None.
         return None if math.isinf(seconds) else seconds
-    if name == "SEQUENCES_REQUIRE_TRANSACTION":
+    if name in ("SEQUENCES_REQUIRE_TRANSACTION", "SEQUENCES_REPORT_UNREPLICATED_COMMITS"):
         if not isinstance(value, bool):
             raise TypeError(f"{name} must be True or False, got {type(value).__name__}: {value!r}")
         return value

@@ -19,9 +19,9 @@ import functools
 import logging
 from typing import TYPE_CHECKING, Any
 
-from django.conf import settings
 from django.db.backends.signals import connection_created
 
+from . import conf
 from .signals import commit_not_replicated
 
 if TYPE_CHECKING:
@@ -59,9 +59,7 @@ def _listen_from_the_start(sender: Any, connection: BaseDatabaseWrapper, **kwarg
     before :func:`record_draw` runs: the handler must already be there.
     ``SEQUENCES_REPORT_UNREPLICATED_COMMITS = False`` turns the watch off.
     """
-    if connection.vendor != "postgresql" or not getattr(
-        settings, "SEQUENCES_REPORT_UNREPLICATED_COMMITS", True
-    ):
+    if connection.vendor != "postgresql" or not conf.get("SEQUENCES_REPORT_UNREPLICATED_COMMITS"):
         connection.__dict__.pop(ATTRIBUTE, None)
         return
     watch = connection.__dict__.get(ATTRIBUTE)

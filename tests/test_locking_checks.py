@@ -103,6 +103,7 @@ def test_the_registered_check_reads_the_databases_setting():
         ("SEQUENCES_LOCK_TIMEOUT", float("nan"), "sequences.E101", "0 or more seconds"),
         ("SEQUENCES_REQUIRE_TRANSACTION", "yes", "sequences.E102", "True or False"),
         ("SEQUENCES_REQUIRE_TRANSACTION", 1, "sequences.E102", "True or False"),
+        ("SEQUENCES_REPORT_UNREPLICATED_COMMITS", "False", "sequences.E103", "True or False"),
     ],
 )
 def test_invalid_settings_are_errors_with_a_hint(setting, value, check_id, text):
@@ -119,6 +120,7 @@ def test_invalid_settings_are_errors_with_a_hint(setting, value, check_id, text)
         {},
         {"SEQUENCES_LOCK_TIMEOUT": None, "SEQUENCES_REQUIRE_TRANSACTION": False},
         {"SEQUENCES_LOCK_TIMEOUT": 0, "SEQUENCES_REQUIRE_TRANSACTION": True},
+        {"SEQUENCES_REPORT_UNREPLICATED_COMMITS": False},
         {"SEQUENCES_LOCK_TIMEOUT": 2.5},
         {"SEQUENCES_LOCK_TIMEOUT": float("inf")},
     ],
