@@ -16,8 +16,9 @@ new spellings at their initial value: numbers issued twice. So:
   new), not on its vendor or version, so no field definition can state it.
 
 PostgreSQL and SQLite (and 3.1 on them) always compare names exactly.
-Nothing here imports a model: migrations call these functions with
-historical models' tables.
+Nothing that a migration calls imports a model: migrations call those
+functions with historical models' tables (``name_columns()`` and the system
+check, which do, are for the live project).
 """
 
 from __future__ import annotations

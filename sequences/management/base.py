@@ -1,6 +1,6 @@
 """What the ``sequence_*`` management commands share: options, parsing, output.
 
-Conventions (documented in the README): data goes to stdout, chatter to
+Conventions (documented in docs/commands.md): data goes to stdout, chatter to
 stderr; user errors are :class:`~django.core.management.CommandError` (exit
 code 1); argparse usage errors exit with 2.
 """
