@@ -188,6 +188,18 @@ def test_refused_confirmation_changes_nothing(switched, monkeypatch):
 
 
 @pytest.mark.backends("mariadb")
+def test_no_answer_changes_nothing_and_points_to_no_input(switched, monkeypatch):
+    def end_of_input():
+        raise EOFError
+
+    monkeypatch.setattr("builtins.input", end_of_input)
+    with pytest.raises(CommandError, match="standard input ended before an answer .*--no-input"):
+        call("sequence_collation", "--exact")
+    assert collations() == [GENERAL_CI, GENERAL_CI]
+    assert not SequenceChange.objects.exists()
+
+
+@pytest.mark.backends("mariadb")
 def test_converting_again_changes_nothing(switched):
     call("sequence_collation", "--exact", "--no-input")
     _, err = call("sequence_collation", "--exact", "--no-input")

@@ -234,7 +234,15 @@ class Command(SequenceCommand):
         self.stderr.flush()
         try:
             answer = input()
-        except (EOFError, KeyboardInterrupt):
+        except EOFError:
+            # Nobody answered (cron, an empty pipe): not the same as "no".
+            self.stderr.write("", style_func=lambda text: text)
+            raise CommandError(
+                "Conversion not done: standard input ended before an answer to confirm "
+                "with was read; nothing was changed. To convert without confirmation (in "
+                "a script), pass --no-input."
+            ) from None
+        except KeyboardInterrupt:
             answer = ""
         if answer.strip().lower() != "yes":
             raise CommandError("Conversion cancelled; nothing was changed.")
