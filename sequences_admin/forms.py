@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from sequences.validation import MAX_VALUE
 
 
-def describe_span(first: int, last: int) -> str:
+def translated_span(first: int, last: int) -> str:
     """``"7"`` or ``"7 to 42"``: the values from ``first`` to ``last`` inclusive."""
     if first == last:
         return str(first)
@@ -78,4 +78,4 @@ class ResetForm(forms.Form):
 
     @property
     def reused_values(self) -> str:
-        return "" if self.reused is None else describe_span(*self.reused)
+        return "" if self.reused is None else translated_span(*self.reused)
