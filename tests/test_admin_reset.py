@@ -67,7 +67,7 @@ def test_refusal_is_an_admin_page_naming_the_missing_permission(invoices):
 
     assert response.status_code == 403
     assert response.templates[0].name == "sequences_admin/refused.html"
-    assert "sequences.reset_sequence" in response.text
+    assert f"{LABEL}.reset_sequence" in response.text
     assert "Can reset sequence" in response.text
     assert 'id="user-tools"' in response.text  # inside the admin, not a bare page
 
