@@ -120,6 +120,30 @@ class SequenceCommand(BaseCommand):
             )
         return str(alias)
 
+    def ask_yes(self, prompt: str, *, what: str, verb: str) -> None:
+        """Ask on stderr for ``yes``; raise :class:`CommandError` unless it is typed.
+
+        ``what`` names the change in the messages ("Reset", "Conversion") and
+        ``verb`` the action (``"reset"``, ``"convert"``). End of input (cron, an
+        empty pipe) is no answer, which is not the same as "no": the error
+        says so and points to ``--no-input``.
+        """
+        self.stderr.write(prompt, ending="", style_func=lambda text: text)
+        self.stderr.flush()
+        try:
+            answer = input()
+        except EOFError:
+            self.stderr.write("", style_func=lambda text: text)
+            raise CommandError(
+                f"{what} not done: standard input ended before an answer to confirm with "
+                f"was read; nothing was changed. To {verb} without confirmation (in a "
+                "script), pass --no-input."
+            ) from None
+        except KeyboardInterrupt:
+            answer = ""
+        if answer.strip().lower() != "yes":
+            raise CommandError(f"{what} cancelled; nothing was changed.")
+
     def say(
         self, message: str, *, level: int = 1, style: Callable[[str], str] | None = None
     ) -> None:

@@ -230,19 +230,4 @@ class Command(SequenceCommand):
         )
 
     def confirm(self) -> None:
-        self.stderr.write("Type 'yes' to convert: ", ending="", style_func=lambda text: text)
-        self.stderr.flush()
-        try:
-            answer = input()
-        except EOFError:
-            # Nobody answered (cron, an empty pipe): not the same as "no".
-            self.stderr.write("", style_func=lambda text: text)
-            raise CommandError(
-                "Conversion not done: standard input ended before an answer to confirm "
-                "with was read; nothing was changed. To convert without confirmation (in "
-                "a script), pass --no-input."
-            ) from None
-        except KeyboardInterrupt:
-            answer = ""
-        if answer.strip().lower() != "yes":
-            raise CommandError("Conversion cancelled; nothing was changed.")
+        self.ask_yes("Type 'yes' to convert: ", what="Conversion", verb="convert")

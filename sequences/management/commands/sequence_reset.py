@@ -120,20 +120,4 @@ class Command(SequenceCommand):
         if reissued:
             lines.append(f"Values {reissued} will be handed out again.")
         self.stderr.write("\n".join(lines), style_func=lambda text: text)
-        self.stderr.write("Type 'yes' to reset it: ", ending="", style_func=lambda text: text)
-        self.stderr.flush()
-        try:
-            answer = input()
-        except EOFError:
-            # Standard input closed or empty (cron, a pipe with nothing in it):
-            # nobody answered, which is not the same as answering "no".
-            self.stderr.write("", style_func=lambda text: text)
-            raise CommandError(
-                "Reset not done: standard input ended before an answer to confirm with "
-                "was read; nothing was changed. To reset without confirmation (in a "
-                "script), pass --no-input."
-            ) from None
-        except KeyboardInterrupt:
-            answer = ""
-        if answer.strip().lower() != "yes":
-            raise CommandError("Reset cancelled; nothing was changed.")
+        self.ask_yes("Type 'yes' to reset it: ", what="Reset", verb="reset")
