@@ -217,11 +217,7 @@ def get_next_value_many(
     return {name: values[name] for name in names}
 
 
-# The name column's collation, and which of the given names it matches as one.
-COLUMN_COLLATION = (
-    "SELECT CHARACTER_SET_NAME, COLLATION_NAME FROM information_schema.COLUMNS "
-    "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s AND COLUMN_NAME = %s"
-)
+# Which of the given names the name column's collation matches as one row.
 SAME_ROW_GROUPS = (
     "SELECT GROUP_CONCAT(i ORDER BY i) FROM ({rows}) AS v GROUP BY n HAVING COUNT(*) > 1"
 )
@@ -241,21 +237,17 @@ def _refuse_names_the_database_matches_as_one(
     """
     import re
 
-    from .models import Sequence
+    from .collation import column_collation, name_columns
 
+    collation = column_collation(connection, name_columns()[0])
+    if collation is None:
+        return
+    if collation.endswith("_bin") or collation == "binary":
+        return
+    if not re.fullmatch(r"\w+", collation):
+        return
+    charset = collation.split("_", 1)[0]  # a collation's name starts with its charset's
     with connection.cursor() as cursor:
-        cursor.execute(
-            COLUMN_COLLATION,
-            [Sequence._meta.db_table, Sequence._meta.get_field("name").column],
-        )
-        row = cursor.fetchone()
-        if row is None or row[1] is None:
-            return
-        charset, collation = row
-        if collation.endswith("_bin") or collation == "binary":
-            return
-        if not re.fullmatch(r"\w+", charset) or not re.fullmatch(r"\w+", collation):
-            return
         one = SAME_ROW_ROW.format(charset=charset, collation=collation)
         cursor.execute(
             SAME_ROW_GROUPS.format(rows=" UNION ALL ".join([one] * len(names))),

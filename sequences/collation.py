@@ -147,7 +147,7 @@ def column_collation(connection: BaseDatabaseWrapper, column: Column) -> str | N
     with connection.cursor() as cursor:
         cursor.execute(COLUMN_COLLATION, [column.table, column.column])
         row = cursor.fetchone()
-    return None if row is None else str(row[0])
+    return None if row is None or row[0] is None else str(row[0])
 
 
 def table_default_collation(connection: BaseDatabaseWrapper, table: str) -> str | None:
