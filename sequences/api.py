@@ -437,12 +437,11 @@ def bounded_lock_wait(sequence_name: str, using: str, timeout: float | None) -> 
             restore = f"SET SESSION innodb_lock_wait_timeout = {int(cursor.fetchone()[0]):d}"
             cursor.execute(SET_INNODB_LOCK_WAIT, [lock_wait_timeout(timeout)])
         elif vendor == "sqlite":
-            from .backends.sqlite import MAX_BUSY_TIMEOUT_MS
+            from .backends.sqlite import busy_timeout_ms
 
             saved = int(cursor.execute("PRAGMA busy_timeout").fetchone()[0])
             restore = f"PRAGMA busy_timeout = {saved:d}"
-            milliseconds = min(math.ceil(timeout * 1000), MAX_BUSY_TIMEOUT_MS)
-            cursor.execute(f"PRAGMA busy_timeout = {milliseconds:d}")
+            cursor.execute(f"PRAGMA busy_timeout = {busy_timeout_ms(timeout):d}")
     started = time.monotonic()
     try:
         yield

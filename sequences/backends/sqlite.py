@@ -44,9 +44,7 @@ def draw(connection: BaseDatabaseWrapper, request: DrawRequest) -> int | None:
     started = time.monotonic()
     with connection.cursor() as cursor:
         try:
-            if request.timeout is not None:
-                row = _execute_with_busy_timeout(cursor, sql, params, request.timeout)
-            else:
+            with _busy_timeout(cursor, request.timeout):
                 cursor.execute(sql, params)
                 row = cursor.fetchone()
         except OperationalError as exc:
@@ -101,10 +99,11 @@ def draw_many(connection: BaseDatabaseWrapper, request: ManyRequest) -> dict[str
 
 @contextmanager
 def _busy_timeout(cursor: CursorWrapper, seconds: float | None) -> Iterator[None]:
+    # PRAGMAs run in process: no round trip, no statement sent to a server.
     if seconds is None:
         yield
         return
-    milliseconds = min(math.ceil(seconds * 1000), MAX_BUSY_TIMEOUT_MS)
+    milliseconds = busy_timeout_ms(seconds)
     saved = int(cursor.execute("PRAGMA busy_timeout").fetchone()[0])
     cursor.execute(f"PRAGMA busy_timeout = {milliseconds:d}")
     try:
@@ -117,16 +116,6 @@ def _busy_timeout(cursor: CursorWrapper, seconds: float | None) -> Iterator[None
 MAX_BUSY_TIMEOUT_MS = 2**31 - 1
 
 
-def _execute_with_busy_timeout(
-    cursor: CursorWrapper, sql: str, params: list[int | str], seconds: float
-) -> tuple[int] | None:
-    # PRAGMAs run in process: no round trip, no statement sent to a server.
-    milliseconds = min(math.ceil(seconds * 1000), MAX_BUSY_TIMEOUT_MS)
-    saved = int(cursor.execute("PRAGMA busy_timeout").fetchone()[0])
-    cursor.execute(f"PRAGMA busy_timeout = {milliseconds:d}")
-    try:
-        cursor.execute(sql, params)
-        row: tuple[int] | None = cursor.fetchone()
-        return row
-    finally:
-        cursor.execute(f"PRAGMA busy_timeout = {saved}")
+def busy_timeout_ms(seconds: float) -> int:
+    """A lock wait limit as SQLite's busy timeout: whole milliseconds, rounded up."""
+    return min(math.ceil(seconds * 1000), MAX_BUSY_TIMEOUT_MS)
