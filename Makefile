@@ -94,28 +94,18 @@ test-django6:
 # test-galera, mariadbd with galera-4 and rsync) on free ports in a temporary
 # directory; the machine's servers are left alone. About a minute each.
 # Missing Debian packages are installed when running as root with apt-get.
-define apt_install
-	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
-	if [ -n "$$missing" ]; then \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "Installing$$missing"; apt-get update -qq \
-	      && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
-	  else echo "*** Not installed:$$missing (apt-get install$$missing): their tests will be skipped"; fi; \
-	fi
-endef
-
 test-failover: $(STAMP)
-	$(call apt_install,postgresql-15 pgbouncer)
+	@bash .ci/system-packages --debian "postgresql-15 pgbouncer" "the failover and pgbouncer tests"
 	SEQUENCES_MULTISERVER=1 $(BIN)/python -m pytest -m multiserver tests/multiserver/test_failover.py \
 	  tests/multiserver/test_unreplicated_commit.py tests/multiserver/test_pgbouncer.py $(ARGS)
 
 test-galera: $(STAMP)
-	$(call apt_install,mariadb-server galera-4 rsync)
+	@bash .ci/system-packages --debian "mariadb-server galera-4 rsync" "the Galera tests"
 	SEQUENCES_MULTISERVER=1 $(BIN)/python -m pytest -m multiserver tests/multiserver/test_galera.py $(ARGS)
 
 # Optional (not in CI): stops by itself, about a minute.
 test-patroni: $(STAMP)
-	$(call apt_install,postgresql-15 patroni etcd-server)
+	@bash .ci/system-packages --debian "postgresql-15 patroni etcd-server" "the Patroni test"
 	SEQUENCES_MULTISERVER=1 $(BIN)/python -m pytest -m multiserver tests/multiserver/test_patroni.py $(ARGS)
 
 # Restarts the local PostgreSQL server: never part of `make test`.

@@ -152,3 +152,27 @@ def test_mariadb_headers_answers_what_mysqlclient_would_find(machine, present, e
 
     assert (result.returncode == 0) is found
     assert result.stdout == ""
+
+
+def test_debian_packages_by_name_install_what_is_missing_and_follow_the_same_rules(machine):
+    # dpkg knows pgbouncer only; postgresql-15 is missing.
+    tool(machine.bin, "dpkg", '[ "$2" = pgbouncer ]')
+
+    installed = machine.run("--debian", "postgresql-15 pgbouncer", "the failover tests")
+    turned_off = machine.run(
+        "--debian", "postgresql-15 pgbouncer", "the failover tests", SEQUENCES_SYSTEM_PACKAGES="0"
+    )
+    in_ci = machine.run(
+        "--debian", "postgresql-15", "the failover tests", SEQUENCES_SYSTEM_PACKAGES="0", CI="true"
+    )
+    nothing_missing = machine.run("--debian", "pgbouncer", "the failover tests")
+
+    assert installed.returncode == 0
+    assert machine.apt_calls() == ["update -qq", "install -y -qq postgresql-15"]
+    assert turned_off.returncode == 0
+    assert turned_off.stdout == (
+        "*** Skipping the failover tests: SEQUENCES_SYSTEM_PACKAGES=0; "
+        "enable with: apt-get install -y postgresql-15\n"
+    )
+    assert in_ci.returncode == 1
+    assert (nothing_missing.returncode, nothing_missing.stdout) == (0, "")
