@@ -75,9 +75,8 @@ def worker(backend: str, rows: int) -> dict[str, Any]:
 
     entry = settings.database(backend, SUFFIX)
     name = str(entry["NAME"])
-    databases._check_ours(name)
-    _drop(backend, name)
-    _create(backend, name)
+    databases.drop_database(backend, name)
+    databases.create_database(backend, name)
 
     import django
     from django.conf import settings as django_settings
@@ -151,42 +150,7 @@ def worker(backend: str, rows: int) -> dict[str, Any]:
         }
     finally:
         connection.close()
-        _drop(backend, name)
-
-
-def _create(backend: str, name: str) -> None:
-    from benchmarks import databases
-
-    if backend == "sqlite":
-        os.makedirs(os.path.dirname(name), exist_ok=True)
-        return
-    admin = databases._admin(backend)
-    try:
-        if backend == "postgresql":
-            admin.execute(f'CREATE DATABASE "{name}"')
-        else:
-            admin.cursor().execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
-    finally:
-        admin.close()
-
-
-def _drop(backend: str, name: str) -> None:
-    from benchmarks import databases
-
-    databases._check_ours(name)
-    if backend == "sqlite":
-        for suffix in ("", "-wal", "-shm", "-journal"):
-            if os.path.exists(name + suffix):
-                os.unlink(name + suffix)
-        return
-    admin = databases._admin(backend)
-    try:
-        if backend == "postgresql":
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        else:
-            admin.cursor().execute(f"DROP DATABASE IF EXISTS `{name}`")
-    finally:
-        admin.close()
+        databases.drop_database(backend, name)
 
 
 def write_results(results: list[dict[str, Any]]) -> str:

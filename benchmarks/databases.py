@@ -84,23 +84,42 @@ def _check_ours(name: str) -> None:
         raise ValueError(f"refusing to touch {name!r}: not a benchmark database (seq_bench*)")
 
 
+def drop_database(backend: str, name: str) -> None:
+    """Drop one of the benchmarks' own databases (a SQLite file and its companions)."""
+    _check_ours(name)
+    if backend == "sqlite":
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(name + suffix)
+        return
+    admin = _admin(backend)
+    try:
+        if backend == "postgresql":
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        else:
+            admin.cursor().execute(f"DROP DATABASE IF EXISTS `{name}`")
+    finally:
+        admin.close()
+
+
+def create_database(backend: str, name: str) -> None:
+    """Create one empty database on a server (SQLite: the file's folder)."""
+    if backend == "sqlite":
+        os.makedirs(os.path.dirname(name), exist_ok=True)
+        return
+    admin = _admin(backend)
+    try:
+        if backend == "postgresql":
+            admin.execute(f'CREATE DATABASE "{name}"')
+        else:
+            admin.cursor().execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
+    finally:
+        admin.close()
+
+
 def drop_databases(backend: str) -> None:
     for alias in settings.SUFFIXES:
-        name = name_of(backend, alias)
-        _check_ours(name)
-        if backend == "sqlite":
-            for suffix in ("", "-wal", "-shm", "-journal"):
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(name + suffix)
-            continue
-        admin = _admin(backend)
-        try:
-            if backend == "postgresql":
-                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            else:
-                admin.cursor().execute(f"DROP DATABASE IF EXISTS `{name}`")
-        finally:
-            admin.close()
+        drop_database(backend, name_of(backend, alias))
 
 
 def create_databases(backend: str) -> None:
@@ -108,22 +127,13 @@ def create_databases(backend: str) -> None:
     drop_databases(backend)
     for alias in settings.SUFFIXES:
         name = name_of(backend, alias)
+        create_database(backend, name)
         if backend == "sqlite":
-            os.makedirs(os.path.dirname(name), exist_ok=True)
             conn = sqlite3.connect(name)
             mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             conn.close()
             if mode != "wal":
                 raise RuntimeError(f"SQLite refused WAL mode for {name}: {mode}")
-            continue
-        admin = _admin(backend)
-        try:
-            if backend == "postgresql":
-                admin.execute(f'CREATE DATABASE "{name}"')
-            else:
-                admin.cursor().execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
-        finally:
-            admin.close()
 
 
 def fill(backend: str, alias: str, rows: int) -> None:
