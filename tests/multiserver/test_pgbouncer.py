@@ -11,6 +11,7 @@ pgbouncer with fewer server connections than clients. Run by
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import threading
@@ -81,6 +82,27 @@ def run_clients(target: Any, count: int = CLIENTS) -> list[BaseException]:
     return errors
 
 
+@contextlib.contextmanager
+def another_client_holding(name: str) -> Iterator[None]:
+    """Another client draws ``name`` and keeps its transaction open for the block."""
+    holding, release = threading.Event(), threading.Event()
+
+    def hold(_: int) -> None:
+        with transaction.atomic(using=ALIAS):
+            get_next_value(name, using=ALIAS)
+            holding.set()
+            release.wait(30)
+
+    holder = threading.Thread(target=run_clients, args=(hold, 1))
+    holder.start()
+    try:
+        assert holding.wait(30)
+        yield
+    finally:
+        release.set()
+        holder.join(30)
+
+
 def numbers() -> list[int]:
     with connections[ALIAS].cursor() as cursor:
         cursor.execute(SELECT_NUMBERS)
@@ -128,26 +150,12 @@ def test_nowait_through_pgbouncer_raises_and_leaves_no_lock_timeout_behind(
 ) -> None:
     """A held sequence: ``nowait`` raises at once; no server connection keeps 1 ms."""
     get_next_value("held", using=ALIAS)
-    holding, release = threading.Event(), threading.Event()
-
-    def hold(_: int) -> None:
-        with transaction.atomic(using=ALIAS):
-            get_next_value("held", using=ALIAS)
-            holding.set()
-            release.wait(30)
-
-    holder = threading.Thread(target=run_clients, args=(hold, 1))
-    holder.start()
-    try:
-        assert holding.wait(30)
+    with another_client_holding("held"):
         for _ in range(5):
             started = time.monotonic()
             with pytest.raises(SequenceLocked), transaction.atomic(using=ALIAS):
                 get_next_value("held", nowait=True, using=ALIAS)
             assert time.monotonic() - started < 5
-    finally:
-        release.set()
-        holder.join(30)
     assert get_last_value("held", using=ALIAS) == 2
 
     assert_no_lock_timeout_left_behind()
@@ -178,18 +186,7 @@ def test_timeout_through_pgbouncer_gives_up_and_leaves_no_lock_timeout_behind(
     """A held sequence: ``timeout=`` gives up after about that long, for draws and
     audited resets alike; no server connection keeps the shortened lock_timeout."""
     get_next_value("held", using=ALIAS)
-    holding, release = threading.Event(), threading.Event()
-
-    def hold(_: int) -> None:
-        with transaction.atomic(using=ALIAS):
-            get_next_value("held", using=ALIAS)
-            holding.set()
-            release.wait(30)
-
-    holder = threading.Thread(target=run_clients, args=(hold, 1))
-    holder.start()
-    try:
-        assert holding.wait(30)
+    with another_client_holding("held"):
         attempts = [
             lambda: get_next_value("held", timeout=0.3, using=ALIAS),
             lambda: reset_sequence(
@@ -201,9 +198,6 @@ def test_timeout_through_pgbouncer_gives_up_and_leaves_no_lock_timeout_behind(
             with pytest.raises(SequenceLocked), transaction.atomic(using=ALIAS):
                 attempt()
             assert 0.25 <= time.monotonic() - started < 5
-    finally:
-        release.set()
-        holder.join(30)
     assert get_last_value("held", using=ALIAS) == 2
     assert get_next_value("held", timeout=0.3, using=ALIAS) == 3
     assert_no_lock_timeout_left_behind()
