@@ -298,7 +298,7 @@ def delete(
     limit = wait_limit(False, timeout)
     alias = _write_alias(using)
     with transaction.atomic(using=alias), bounded_lock_wait(sequence_name, alias, limit):
-        last = locked_last_value(sequence_name, using=alias, timeout=limit)
+        last = locked_last(Sequence, sequence_name, using=alias, timeout=limit)
         if last is None:
             return False
         Sequence.objects.using(alias).filter(name=sequence_name).delete()
@@ -384,22 +384,6 @@ def reset_sequence(
             },
         )
     return change
-
-
-def locked_last_value(
-    sequence_name: str, *, using: str, timeout: float | None = None
-) -> int | None:
-    """Lock the sequence's row as ``get_next_value`` does and return its last value.
-
-    ``None`` if it does not exist (then nothing is locked). Call it inside a
-    transaction on ``using``: the lock lasts until that transaction ends. A
-    lock wait that gives up (``timeout=0``: at once, otherwise as
-    :func:`bounded_lock_wait` set it) raises :class:`~sequences.SequenceLocked`.
-    """
-    from .models import Sequence
-
-    last: int | None = locked_last(Sequence, sequence_name, using=using, timeout=timeout)
-    return last
 
 
 @contextmanager
