@@ -766,16 +766,20 @@ def machine(results: list[BackendResult]) -> list[str]:
         f"{platform.release()}",
         "- Servers: " + ", ".join(result.version for result in results),
     ]
-    seen: set[str] = set()
+    groups: dict[str, list[str]] = {}
     for result in results:
         for impl, info in result.info.items():
-            described = ", ".join(
-                f"{key} {value}" for key, value in info.items() if key != "sequences"
-            )
-            line = f"- {LABELS[impl]}: Python {described}"
-            if line not in seen:
-                seen.add(line)
-                lines.append(line)
+            versions = dict(info)
+            versions.pop("sequences", None)
+            if "psycopg" in versions and "psycopg2" in versions:
+                # Django takes psycopg 3 whenever it is importable.
+                versions["psycopg2"] += " (installed, unused)"
+            python = versions.pop("python", "?")
+            described = ", ".join([f"Python {python}"] + [f"{k} {v}" for k, v in versions.items()])
+            labels = groups.setdefault(described, [])
+            if LABELS[impl] not in labels:
+                labels.append(LABELS[impl])
+    lines += [f"- {', '.join(labels)}: {described}" for described, labels in groups.items()]
     return lines
 
 
@@ -786,6 +790,16 @@ def _probe(python: str, code: str) -> str:
         cwd=tempfile.gettempdir(),
     )  # fmt: skip
     return done.stdout.strip() if done.returncode == 0 else ""
+
+
+def _worker_driver_missing(worker_python: str, backend: str) -> str | None:
+    """Why the workers' python cannot reach ``backend``, or ``None``."""
+    if worker_python == sys.executable:
+        return None  # databases.reachable() has just imported the driver here
+    module = {"postgresql": "psycopg", "mariadb": "MySQLdb", "sqlite": "sqlite3"}[backend]
+    if _probe(worker_python, f"import {module}; print('ok')") == "ok":
+        return None
+    return f"driver not installed for {worker_python} ({module})"
 
 
 def _base_and_django(worker_python: str) -> tuple[str, str]:
@@ -809,7 +823,8 @@ def ensure_venv(
     reused when ``probe`` prints ``expected`` there.
     """
     base, django_version = _base_and_django(worker_python)
-    venv = Path(path) if path else Path(tempfile.mkdtemp(prefix=f"seq_bench_{what}_"))
+    slug = "".join(c if c.isalnum() else "_" for c in what)
+    venv = Path(path) if path else Path(tempfile.mkdtemp(prefix=f"seq_bench_{slug}_"))
     python = venv / "bin" / "python"
     check = probe + "; import django; print(django.get_version())"
     if python.exists() and _probe(str(python), check).split() == [expected, django_version]:
@@ -891,7 +906,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--contention-reps", type=int, help="runs per contention point (default 3)"
     )
     parser.add_argument(
-        "--contention-seconds", type=float, help="length of a contention run (default 0.75)"
+        "--contention-seconds", type=float, help="length of a contention run (default 0.6)"
     )
     parser.add_argument(
         "--output", help="markdown file (default: benchmarks/RESULTS.md, none in smoke mode)"
@@ -902,6 +917,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    # Absolute (the workers run from the temporary directory), symlinks kept:
+    # a virtualenv's python is one.
+    args.worker_python = os.path.abspath(args.worker_python)
     env = [
         f"{name}={shlex.quote(os.environ[name])}"
         for name in (
@@ -951,7 +969,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.concurrency
         else (1, 4, 16),
         contention_reps=args.contention_reps or (1 if args.smoke else 3),
-        contention_seconds=args.contention_seconds or (60.0 if args.smoke else 0.75),
+        contention_seconds=args.contention_seconds or (60.0 if args.smoke else 0.6),
         contention_calls=10 if args.smoke else 10**9,
         count_calls=20,
         v31_python=v31_python,
@@ -964,7 +982,9 @@ def main(argv: list[str] | None = None) -> int:
     failed: list[str] = []
     try:
         for backend in backends:
-            reason = databases.reachable(backend)
+            reason = databases.reachable(backend) or _worker_driver_missing(
+                options.worker_python, backend
+            )
             if reason:
                 skipped.append(f"{backend}: {reason}")
                 log(f"\n=== {backend}: SKIPPED, {reason}")
