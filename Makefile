@@ -177,4 +177,4 @@ demo: demo-setup
 	$(DEMO) runserver 127.0.0.1:$(PORT)
 
 clean:
-	rm -rf $(VENV) $(NEW_VENV) .coverage .coverage.* .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(NEW_VENV) $(BENCH_NEW_VENV) .coverage .coverage.* .pytest_cache .mypy_cache .ruff_cache

@@ -17,6 +17,7 @@ against the Django floor: the same SQL as ours, sent through Django's cursor
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -150,13 +151,28 @@ class WorkerProcess:
         return self.receive()
 
     def stop(self) -> None:
+        self.ask_to_exit()
+        self.wait()
+
+    def ask_to_exit(self) -> None:
         if self.process.poll() is None:
-            try:
+            with contextlib.suppress(OSError):
                 self.send({"op": "exit"})
-                self.process.wait(timeout=30)
-            except (OSError, subprocess.TimeoutExpired):
-                self.process.kill()
-                self.process.wait()
+
+    def wait(self) -> None:
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def stop_workers(workers: list[WorkerProcess]) -> None:
+    """All at once: each exits in parallel with the others."""
+    for worker in workers:
+        worker.ask_to_exit()
+    for worker in workers:
+        worker.wait()
 
 
 def start_workers(impl: str, backend: str, python: str, count: int) -> list[WorkerProcess]:
@@ -242,8 +258,7 @@ def run_backend(backend: str, options: Options, log: Any) -> BackendResult:
         _micro(result, workers, options, log)
         _count(result, workers, options, log)
     finally:
-        for worker in workers.values():
-            worker.stop()
+        stop_workers(list(workers.values()))
     try:
         _contention(result, pythons, options, log)
     finally:
@@ -321,9 +336,7 @@ def _contention(
                         result.contention.setdefault(key, {}).setdefault(impl, []).append(summary)
             log(f"  {workers_count} processes done")
     finally:
-        for pool in pools.values():
-            for worker in pool:
-                worker.stop()
+        stop_workers([worker for pool in pools.values() for worker in pool])
 
 
 def _contend(
