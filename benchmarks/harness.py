@@ -788,11 +788,14 @@ def machine(results: list[BackendResult]) -> list[str]:
                 # Django takes psycopg 3 whenever it is importable.
                 versions["psycopg2"] += " (installed, unused)"
             python = versions.pop("python", "?")
-            described = ", ".join([f"Python {python}"] + [f"{k} {v}" for k, v in versions.items()])
+            names = {"django": "Django"}
+            described = ", ".join(
+                [f"Python {python}"] + [f"{names.get(k, k)} {v}" for k, v in versions.items()]
+            )
             labels = groups.setdefault(described, [])
             if LABELS[impl] not in labels:
                 labels.append(LABELS[impl])
-    lines += [f"- {', '.join(labels)}: {described}" for described, labels in groups.items()]
+    lines += [f"- {'; '.join(labels)}: {described}" for described, labels in groups.items()]
     return lines
 
 

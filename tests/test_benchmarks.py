@@ -118,3 +118,12 @@ def test_in_its_own_transaction_a_call_adds_only_the_transaction_statements(resu
     # PostgreSQL and SQLite: BEGIN, upsert, COMMIT as the raw driver does. On
     # MariaDB, Django's atomic() switches autocommit off and on instead of BEGIN.
     assert own["per_call"] == raw["per_call"] + (1 if BACKEND == "mariadb" else 0), own
+
+
+def test_targets_are_against_the_django_floor_not_the_raw_driver(result):
+    from benchmarks import harness
+
+    targets = [target for target, _, _ in harness.targets(harness.BackendResult(**result))]
+    for label, least in harness.FLOOR_TARGETS.items():
+        assert f"{label}: ours/Django floor ≥ {least:.2f}" in targets, targets
+    assert not [target for target in targets if "raw" in target], targets
