@@ -645,14 +645,14 @@ def _contention_table(result: BackendResult, options: Options, add: Any) -> None
         "interleaved runs (min–max); throughput in calls/s. Every run is checked: values "
         "unique and contiguous. The Django floor sends ours' SQL, as above. `client CPU` is "
         "the worker processes' CPU seconds over the run's wall seconds × "
-        f"{os.cpu_count()} cores (ours' runs); `machine busy` is the share of the "
-        "machine's CPU in use during ours' runs (/proc/stat: servers and any other load "
-        "included). Near 100%, the CPU is the bound, not the database's locks."
+        f"{os.cpu_count()} cores (median; ours' runs, then the floor's); `machine busy` is "
+        "the share of the machine's CPU in use during ours' runs (/proc/stat: servers "
+        "and any other load included). Near 100%, the CPU is the bound, not the database's locks."
     )
     add("")
     header = ["processes", "sequences"] + [f"{LABELS[impl]} calls/s" for impl in cimpls]
     header += ["ours/floor", "ours/raw"] + (["ours/3.1"] if "v31" in cimpls else [])
-    header += ["client CPU", "machine busy", "p50 / p99 ms ours"]
+    header += ["client CPU ours / floor", "machine busy", "p50 / p99 ms ours"]
     rows = []
     for key, runs in result.contention.items():
         count, mode = key.split("/")
@@ -665,7 +665,12 @@ def _contention_table(result: BackendResult, options: Options, add: Any) -> None
         if "v31" in cimpls:
             row.append(spread(contention_ratios(result, key, "ours", baseline="v31")))
         ours = runs.get("ours", [])
-        row.append(spread([r["client_cpu"] * 100 for r in ours], "{:.0f}%"))
+        shares = [
+            statistics.median(r["client_cpu"] for r in runs[impl]) * 100
+            for impl in ("ours", "django")
+            if runs.get(impl)
+        ]
+        row.append(" / ".join(f"{share:.0f}%" for share in shares) or "n/a")
         row.append(spread([r["machine_busy"] * 100 for r in ours], "{:.0f}%"))
         p50 = statistics.median(r["p50"] for r in ours) * 1000 if ours else float("nan")
         p99 = statistics.median(r["p99"] for r in ours) * 1000 if ours else float("nan")
@@ -973,8 +978,14 @@ def main(argv: list[str] | None = None) -> int:
     if "postgresql" in backends and (
         args.psycopg2 == "yes" or (args.psycopg2 == "auto" and not args.smoke)
     ):
-        psycopg2_python = ensure_psycopg2(args.psycopg2_venv, args.worker_python, log)
-        if not args.psycopg2_venv:
+        try:
+            psycopg2_python = ensure_psycopg2(args.psycopg2_venv, args.worker_python, log)
+        except (subprocess.CalledProcessError, RuntimeError) as exc:
+            if args.psycopg2 == "yes":
+                raise
+            notes.append(f"psycopg2 did not install ({exc}): no psycopg2 comparison in this run.")
+            log(notes[-1])
+        if psycopg2_python and not args.psycopg2_venv:
             temporary.append(psycopg2_python)
     options = Options(
         smoke=args.smoke,
