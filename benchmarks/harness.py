@@ -823,42 +823,49 @@ def _worker_driver_missing(worker_python: str, backend: str) -> str | None:
     return f"driver not installed for {worker_python} ({module})"
 
 
-def _base_and_django(worker_python: str) -> tuple[str, str]:
-    """The interpreter the workers' virtualenv was made from, and its Django version."""
-    found = _probe(
-        worker_python,
-        "import sys, django; print(sys._base_executable); print(django.get_version())",
-    ).splitlines()
-    if len(found) != 2:
+def _base_and_versions(worker_python: str) -> tuple[str, list[str]]:
+    """The interpreter the workers' virtualenv was made from; its Django and Python versions."""
+    found = _probe(worker_python, "import sys; print(sys._base_executable); " + _VERSIONS)
+    lines = found.splitlines()
+    if len(lines) != 3:
         raise RuntimeError(f"{worker_python} cannot import Django")
-    return found[0], found[1]
+    return lines[0], lines[1:]
+
+
+_VERSIONS = (
+    "import django, platform; print(django.get_version()); print(platform.python_version())"
+)
 
 
 def ensure_venv(
     what: str, path: str | None, worker_python: str, requirements: list[str], probe: str,
     expected: str, log: Any,
 ) -> str:  # fmt: skip
-    """The python of a virtualenv with ``requirements`` and the workers' own Django.
+    """The python of a virtualenv with ``requirements`` and the workers' Python and Django.
 
-    Made from the interpreter of the workers' virtualenv (created if missing);
-    reused when ``probe`` prints ``expected`` there.
+    Made from the interpreter of the workers' virtualenv (emptied first if it
+    holds anything else); reused when ``probe`` prints ``expected`` there and
+    the versions match.
     """
-    base, django_version = _base_and_django(worker_python)
+    base, versions = _base_and_versions(worker_python)
+    django_version = versions[0]
     slug = "".join(c if c.isalnum() else "_" for c in what)
     venv = Path(path) if path else Path(tempfile.mkdtemp(prefix=f"seq_bench_{slug}_"))
     python = venv / "bin" / "python"
-    check = probe + "; import django; print(django.get_version())"
-    if python.exists() and _probe(str(python), check).split() == [expected, django_version]:
+    check = f"{probe}; {_VERSIONS}"
+    if python.exists() and _probe(str(python), check).split() == [expected, *versions]:
         return str(python)
     log(f"Installing {what} with Django {django_version} into a throwaway virtualenv: {venv}")
-    subprocess.run([base, "-m", "venv", str(venv)], check=True)
+    subprocess.run([base, "-m", "venv", "--clear", str(venv)], check=True)
     subprocess.run(
         [str(python), "-m", "pip", "install", "-q", *requirements, f"Django=={django_version}"],
         check=True,
     )
     found = _probe(str(python), check).split()
-    if found != [expected, django_version]:
-        raise RuntimeError(f"expected {what} and Django {django_version} in {venv}, found {found}")
+    if found != [expected, *versions]:
+        raise RuntimeError(
+            f"expected {what}, Django and Python {versions} in {venv}, found {found}"
+        )
     return str(python)
 
 
