@@ -93,7 +93,7 @@ SELECT SUM(c),
        COUNT(CASE WHEN n >= %(start)s AND n <= %(last)s THEN 1 END),
        SUM(CASE WHEN n > %(last)s THEN c ELSE 0 END),
        SUM(CASE WHEN n < %(start)s THEN c ELSE 0 END),
-       COUNT(CASE WHEN c > 1 AND n IS NOT NULL THEN 1 END),
+       COUNT(CASE WHEN c > 1 AND n >= %(start)s THEN 1 END),
        MIN(n),
        MAX(n)
 FROM ({documents}) documents
@@ -483,7 +483,7 @@ def check_sequence(
                 _list_gaps(rows, column, sequence, limit, alias)
         if sequence.duplicate_count:
             repeated = (
-                rows.exclude(**{column.name: None})
+                rows.filter(**{f"{column.name}__gte": sequence.start})
                 .order_by()
                 .values_list(column.name)
                 .annotate(documents=models.Count("*"))
