@@ -39,22 +39,10 @@ MYSQL_BEGIN = "START TRANSACTION READ ONLY, WITH CONSISTENT SNAPSHOT"
 
 # The one statement that a clean table costs: totals over the documents
 # (``{documents}``: the filtered documents, their number as ``n``), and how
-# many distinct numbers they hold, which is what tells whether any number is
-# duplicated. ``%(start)s`` is the lowest possible number when the start is the
-# lowest number found. COUNT(CASE ...) rather than SUM(CASE ... 1 ELSE 0):
-# MariaDB sums in DECIMAL, twice as slow. Measured on 1,000,000 indexed
-# numbers (benchmarks/RESULTS-check.md), a clean pass over non-unique numbers
-# cost, relative to the plain totals:
-# - PostgreSQL: COUNT(DISTINCT n) in the same scan 1.0, DISTINCT over the
-#   index beside the scan 1.3, GROUP BY n 1.5, LAG(n) over the ordered
-#   numbers 2.1;
-# - MariaDB: DISTINCT over the index beside the scan 1.0, COUNT(DISTINCT n)
-#   1.1, GROUP BY n 1.8, LAG 4.9 (its window functions sort in a temporary
-#   file);
-# - SQLite: DISTINCT over the index beside the scan 1.0, COUNT(DISTINCT n)
-#   1.7, GROUP BY n 1.3, LAG 5.3.
-# So no window function: the duplicates need an ordered (or hashed) pass over
-# the numbers in any case, and counting distinct values is the cheapest one.
+# many distinct numbers they hold; fewer distinct numbers than numbered
+# documents means some number is held twice. ``%(start)s`` is the lowest
+# possible number when the start is the lowest number found. COUNT(CASE ...)
+# rather than SUM(CASE ... 1 ELSE 0): MariaDB sums in DECIMAL, twice as slow.
 # When a constraint makes the numbers unique, the distinct count is COUNT(n).
 SUMMARY_UNIQUE_SQL = """
 SELECT COUNT(*),
@@ -67,9 +55,29 @@ SELECT COUNT(*),
        MAX(n)
 FROM ({documents}) documents
 """
-SUMMARY_DISTINCT_SQL = {
-    "postgresql": SUMMARY_UNIQUE_SQL.replace("\n       COUNT(n),", "\n       COUNT(DISTINCT n),"),
-    "other": """
+# Otherwise the distinct numbers are counted, the cheapest of the ways tried
+# to find duplicates. Times of a clean pass over 1,000,000 indexed numbers,
+# relative to the one chosen (measured while other work ran):
+# - PostgreSQL: COUNT(DISTINCT n) in the scan 1.0, a DISTINCT subquery beside
+#   the scan 1.3, GROUP BY n 1.5, LAG(n) OVER (ORDER BY n) 2.1;
+# - MariaDB: the DISTINCT subquery (read along the index) beside the scan 1.0,
+#   GROUP BY n 1.7, COUNT(DISTINCT n) 2.4, LAG 6.3;
+# - SQLite: the DISTINCT subquery beside the scan 1.0, GROUP BY n 1.3,
+#   COUNT(DISTINCT n) 1.7, LAG 5.3.
+# A window function would find gaps and duplicates in the same ordered pass,
+# but each backend computes it slower than a sort or a hash of the numbers.
+SUMMARY_COUNT_DISTINCT_SQL = """
+SELECT COUNT(*),
+       COUNT(*) - COUNT(n),
+       COUNT(CASE WHEN n >= %(start)s AND n <= %(last)s THEN 1 END),
+       COUNT(CASE WHEN n > %(last)s THEN 1 END),
+       COUNT(CASE WHEN n < %(start)s THEN 1 END),
+       COUNT(DISTINCT n),
+       MIN(n),
+       MAX(n)
+FROM ({documents}) documents
+"""
+SUMMARY_DISTINCT_BESIDE_SQL = """
 SELECT totals.*, numbers.distinct_numbers FROM (
     SELECT COUNT(*) AS total,
            COUNT(*) - COUNT(n) AS null_numbers,
@@ -82,8 +90,27 @@ SELECT totals.*, numbers.distinct_numbers FROM (
 ) totals, (
     SELECT COUNT(n) AS distinct_numbers FROM (SELECT DISTINCT n FROM ({documents}) documents) held
 ) numbers
-""",
-}
+"""
+# The same totals when the number column leads an index and no filter applies:
+# one short statement per total, each an index lookup or range (the count of
+# all rows is the database's cheapest), and the distinct numbers read along
+# the index. A table scan with counters costs more than all of these together
+# (SQLite: 2x; its COUNT(*) counts b-tree cells without reading a row). With
+# a filter, each of these would scan the table: the forms above are used.
+# ``{distinct}``: the distinct numbers' count, or NULL when a constraint makes
+# the numbers unique.
+SUMMARY_INDEXED_SQL = """
+SELECT (SELECT COUNT(*) FROM ({documents}) documents),
+       (SELECT COUNT(*) FROM ({documents}) documents WHERE n IS NULL),
+       (SELECT COUNT(*) FROM ({documents}) documents WHERE n > %(last)s),
+       (SELECT COUNT(*) FROM ({documents}) documents WHERE n < %(start)s),
+       {distinct},
+       (SELECT MIN(n) FROM ({documents}) documents),
+       (SELECT MAX(n) FROM ({documents}) documents)
+"""
+INDEXED_DISTINCT_SQL = (
+    "(SELECT COUNT(n) FROM (SELECT DISTINCT n FROM ({documents}) documents) held)"
+)
 # Only when some number is held twice: the same totals over the documents
 # grouped by number (``c``: how many hold it), which counts the duplicated
 # numbers and the distinct numbers from the start to ``last``.
@@ -554,6 +581,24 @@ def unique_under(model: type[models.Model], field_name: str, filters: dict[str, 
     return False
 
 
+def leads_an_index(model: type[models.Model], field_name: str) -> bool:
+    """Whether an index (or a unique constraint) on ``model`` starts with ``field_name``."""
+    opts = model._meta
+    field = opts.get_field(field_name)
+    if getattr(field, "db_index", False) or getattr(field, "unique", False):
+        return True
+    firsts = [index.fields[0] for index in opts.indexes if index.fields]
+    firsts += [names[0] for names in opts.unique_together if names]
+    firsts += [
+        constraint.fields[0]
+        for constraint in opts.constraints
+        if isinstance(constraint, models.UniqueConstraint)
+        and constraint.fields
+        and constraint.condition is None
+    ]
+    return field.name in [name.lstrip("-") for name in firsts]
+
+
 def _summarize(
     rows: models.QuerySet[Any],
     column: models.Field[Any, Any],
@@ -565,25 +610,46 @@ def _summarize(
 ) -> SequenceReport:
     """One statement over the documents: the totals and whether anything is wrong.
 
+    A second one, grouped by number, when some number is held twice.
+
     Returns a :class:`SequenceReport` whose ``missing_count`` temporarily holds
     the distinct numbers found from the start to ``last``.
     """
     documents = rows.order_by().values(n=models.F(column.name))
     parameters = {"last": last, "start": start if start is not None else -(2**63)}
     # Without a start, every number is at or above it (the start is the lowest).
-    if unique_under(rows.model, column.name, report.filters):
+    unique = unique_under(rows.model, column.name, report.filters)
+    postgresql = connections[alias].vendor == "postgresql"
+    if (
+        not report.filters
+        and leads_an_index(rows.model, column.name)
+        and (unique or not postgresql)
+    ):
+        # PostgreSQL counts distinct numbers faster in one scan than along the index.
+        summary = SUMMARY_INDEXED_SQL.replace(
+            "{distinct}", "NULL" if unique else INDEXED_DISTINCT_SQL
+        )
+    elif unique:
         summary = SUMMARY_UNIQUE_SQL
+    elif postgresql:
+        summary = SUMMARY_COUNT_DISTINCT_SQL
     else:
-        vendor = connections[alias].vendor
-        summary = SUMMARY_DISTINCT_SQL["postgresql" if vendor == "postgresql" else "other"]
+        summary = SUMMARY_DISTINCT_BESIDE_SQL
     sql, inlined = _inline(summary, "documents", documents, alias)
     with connections[alias].cursor() as cursor:
         cursor.execute(sql, {**parameters, **inlined})
         row = cursor.fetchone()
-        if summary is SUMMARY_DISTINCT_SQL["other"]:
+        if summary is SUMMARY_DISTINCT_BESIDE_SQL:
             total, null, in_range, ahead, below, lowest, highest, distinct = row
-        else:
+        elif summary in (SUMMARY_UNIQUE_SQL, SUMMARY_COUNT_DISTINCT_SQL):
             total, null, in_range, ahead, below, distinct, lowest, highest = row
+        else:
+            total, null, ahead, below, distinct, lowest, highest = row
+            numbered = int(total) - int(null)
+            if unique:
+                distinct = numbered
+            # Right when no number is held twice; recounted below otherwise.
+            in_range = numbered - int(ahead) - int(below)
         repeated = 0
         if int(distinct or 0) != int(total or 0) - int(null or 0):
             # Some number is held twice: count them, grouped (the numbers'
@@ -768,7 +834,10 @@ def _stream(
     *,
     ordered: bool,
 ) -> Iterator[Any]:
-    """The column's values, ``chunk_size`` rows at a time, sorted as :func:`text_order_is_numeric` says."""
+    """The column's values, read ``chunk_size`` rows at a time.
+
+    With ``ordered``, sorted as :func:`text_order_is_numeric` describes.
+    """
     connection = connections[alias]
     values = rows.values_list(column.attname, flat=True).order_by()
     if ordered:
