@@ -670,6 +670,19 @@ def test_unique_under_reads_the_constraints():
     assert not unique_under(Invoice, "number", {})
 
 
+def test_leads_an_index_reads_the_indexes():
+    from demo.billing.models import Invoice
+    from sequences.check import leads_an_index
+    from tests.testapp.models import Ticket
+
+    assert leads_an_index(Ticket, "number")
+    assert leads_an_index(Document, "number")
+    assert not leads_an_index(Document, "reference")
+    # UniqueConstraint(year, number): the index starts with the year.
+    assert leads_an_index(Invoice, "year")
+    assert not leads_an_index(Invoice, "number")
+
+
 def test_unique_numbers_are_checked_without_grouping(in_transaction):
     from tests.testapp.models import Ticket
 
@@ -702,7 +715,9 @@ def both(numbers, last, *, start=1):
         "inv", format="INV-{year}-{value:04d}", period="year", initial_value=start
     )
     reports = [
+        # Along the index, then (with a filter that keeps every row) in one scan.
         check_sequence(Document, "number", "s", start=start).sequences[0],
+        check_sequence(Document, "number", "s", start=start, filters={"kind": ""}).sequences[0],
         check_series(Document, "reference", series, chunk_size=3).sequences[0],
     ]
     found = [
@@ -717,7 +732,7 @@ def both(numbers, last, *, start=1):
         }
         for report in reports
     ]
-    assert found[0] == found[1]
+    assert found[0] == found[1] == found[2]
     return found[0]
 
 
