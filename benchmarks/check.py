@@ -147,7 +147,7 @@ def worker(backend: str, rows: int) -> dict[str, Any]:
         def by_series() -> None:
             assert check_series(Document, "reference", series).clean
 
-        def series_peak(checked: NumberSeries, **filters: int) -> int:
+        def series_peak(checked: NumberSeries, **filters: str) -> int:
             """The largest client memory (Python allocations) of one --series check."""
             tracemalloc.start()
             try:
@@ -169,7 +169,7 @@ def worker(backend: str, rows: int) -> dict[str, Any]:
         began = time.perf_counter()
         by_series()
         series_seconds = time.perf_counter() - began
-        tenth_peak = series_peak(tenth_series, number__lte=tenth)
+        tenth_peak = series_peak(tenth_series, number__lte=str(tenth))
         series_peak_bytes = series_peak(series)
         return {
             "backend": backend,
@@ -205,11 +205,12 @@ def write_results(results: list[dict[str, Any]]) -> str:
         "for `--sequence`: at most 3x.",
         "",
         "- *unique*: `testapp.Ticket`, whose `number` is unique (as invoice numbers usually "
-        "are): the check is one plain scan.",
+        "are): the totals are index lookups beside the count of rows.",
         "- *not unique*: `testapp.Document`, whose `number` is indexed but not unique: the "
-        "check also counts the distinct numbers, which finds duplicates. *filtered*: the same "
-        "with `--filter kind=` (every row kept), where the index alone cannot answer and the "
-        "check scans the table.",
+        "check also counts the distinct numbers (along the index; PostgreSQL: in one scan), "
+        "which finds duplicates. *filtered*: the same with `--filter kind=` (every row kept), "
+        "where the index alone cannot answer and the check scans the table, as it does for a "
+        "number without an index.",
         "- *COUNT(number)*: `SELECT COUNT(number)` of `testapp.Document`, a count that reads "
         "every number (SQLite's `COUNT(*)` reads none), and the not-unique checks' ratios to "
         "it (unfiltered, filtered).",
