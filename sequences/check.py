@@ -1,10 +1,11 @@
 """Compare the numbers stored in a document table with the sequences that issued them.
 
 :func:`check_sequence` checks an integer field against one sequence, on the
-server, in one pass (window functions); :func:`check_series` parses the
+server (one statement for a clean table); :func:`check_series` parses the
 formatted numbers of a :class:`~sequences.NumberSeries`, streaming the table
-in chunks. Both read the documents and the sequences in one snapshot
-(:func:`snapshot`) and return a :class:`CheckReport`; ``manage.py
+in chunks sorted so that each sequence's numbers come in numeric order. Both
+read the documents and the sequences in one snapshot (:func:`snapshot`) and
+return a :class:`CheckReport`; ``manage.py
 sequence_check`` prints it. Nothing here writes.
 """
 
