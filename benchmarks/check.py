@@ -20,6 +20,7 @@ import statistics
 import subprocess
 import sys
 import time
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,9 @@ RESULTS = Path(__file__).resolve().parent / "RESULTS-check.md"
 SUFFIX = "_check"
 
 COUNT_SQL = "SELECT COUNT(*) FROM {table}"
+# A count that has to read every number (SQLite's COUNT(*) reads none: it
+# counts the b-tree's cells), for a floor that SQLite can be compared with.
+COUNT_NUMBER_SQL = "SELECT COUNT(number) FROM {table}"
 
 # One statement per backend that writes ``%s`` documents numbered 1..N, with
 # the same numbers formatted as the benchmark series formats them.
@@ -53,10 +57,12 @@ FILL_UNIQUE_SQL = (
     "INSERT INTO testapp_ticket (number, sequence_name) "
     "SELECT number, 'bench' FROM testapp_document ORDER BY number"
 )
+# Both tables in the steady state that autovacuum keeps them in (PostgreSQL's
+# index-only scans need the visibility map that VACUUM sets).
 ANALYZE_SQL = {
-    "postgresql": "VACUUM ANALYZE testapp_document",
-    "mariadb": "ANALYZE TABLE testapp_document",
-    "sqlite": "ANALYZE",
+    "postgresql": ["VACUUM ANALYZE testapp_document", "VACUUM ANALYZE testapp_ticket"],
+    "mariadb": ["ANALYZE TABLE testapp_document, testapp_ticket"],
+    "sqlite": ["ANALYZE"],
 }
 
 
@@ -111,19 +117,29 @@ def worker(backend: str, rows: int) -> dict[str, Any]:
             else:
                 cursor.execute(FILL_SQL[backend], [rows])
             cursor.execute(FILL_UNIQUE_SQL)
-            cursor.execute(ANALYZE_SQL[backend])
+            for statement in ANALYZE_SQL[backend]:
+                cursor.execute(statement)
         filled = time.perf_counter() - began
         Sequence.objects.create(name="bench", last=rows)
         Sequence.objects.create(name="inv.2026", last=rows)
         series = NumberSeries("inv", format="INV-{year}-{value:07d}", period="year")
+        # The same numbers, read as a series of a tenth of the size (the
+        # documents up to rows/10), to compare the client memory of the two.
+        tenth = rows // 10
+        Sequence.objects.create(name="tenth.2026", last=tenth)
+        tenth_series = NumberSeries("tenth", format="INV-{year}-{value:07d}", period="year")
 
-        def count(table: str) -> None:
+        def count(table: str, sql: str = COUNT_SQL) -> None:
             with connection.cursor() as cursor:
-                cursor.execute(COUNT_SQL.format(table=table))
+                cursor.execute(sql.format(table=table))
                 assert cursor.fetchone()[0] == rows
 
         def by_sequence() -> None:
             assert check_sequence(Document, "number", "bench").clean
+
+        def by_sequence_filtered() -> None:
+            # A filter that keeps every row: the index alone cannot answer.
+            assert check_sequence(Document, "number", "bench", filters={"kind": ""}).clean
 
         def by_sequence_unique() -> None:
             assert check_sequence(Ticket, "number", "bench").clean
@@ -131,13 +147,30 @@ def worker(backend: str, rows: int) -> dict[str, Any]:
         def by_series() -> None:
             assert check_series(Document, "reference", series).clean
 
+        def series_peak(checked: NumberSeries, **filters: str) -> int:
+            """The largest client memory (Python allocations) of one --series check."""
+            tracemalloc.start()
+            try:
+                report = check_series(Document, "reference", checked, filters=filters)
+                _, peak = tracemalloc.get_traced_memory()
+            finally:
+                tracemalloc.stop()
+            assert report.clean
+            return peak
+
         count_seconds = _median_seconds(lambda: count("testapp_document"), 5)
+        count_number_seconds = _median_seconds(
+            lambda: count("testapp_document", COUNT_NUMBER_SQL), 5
+        )
         sequence_seconds = _median_seconds(by_sequence, 3)
+        filtered_seconds = _median_seconds(by_sequence_filtered, 3)
         unique_count_seconds = _median_seconds(lambda: count("testapp_ticket"), 5)
         unique_seconds = _median_seconds(by_sequence_unique, 3)
         began = time.perf_counter()
         by_series()
         series_seconds = time.perf_counter() - began
+        tenth_peak = series_peak(tenth_series, number__lte=str(tenth))
+        series_peak_bytes = series_peak(series)
         return {
             "backend": backend,
             "rows": rows,
@@ -147,6 +180,11 @@ def worker(backend: str, rows: int) -> dict[str, Any]:
             "unique_count_seconds": unique_count_seconds,
             "unique_seconds": unique_seconds,
             "series_seconds": series_seconds,
+            "count_number_seconds": count_number_seconds,
+            "filtered_seconds": filtered_seconds,
+            "tenth_rows": tenth,
+            "tenth_peak_bytes": tenth_peak,
+            "series_peak_bytes": series_peak_bytes,
         }
     finally:
         connection.close()
@@ -167,23 +205,47 @@ def write_results(results: list[dict[str, Any]]) -> str:
         "for `--sequence`: at most 3x.",
         "",
         "- *unique*: `testapp.Ticket`, whose `number` is unique (as invoice numbers usually "
-        "are): the check is one plain scan.",
-        "- *not unique*: `testapp.Document`, whose `number` has only an index: the check "
-        "groups by number to find duplicates.",
+        "are): the totals are index lookups beside the count of rows.",
+        "- *not unique*: `testapp.Document`, whose `number` is indexed but not unique: the "
+        "check also counts the distinct numbers (along the index; PostgreSQL: in one scan), "
+        "which finds duplicates. *filtered*: the same with `--filter kind=` (every row kept), "
+        "where the index alone cannot answer and the check scans the table, as it does for a "
+        "number without an index.",
+        "- *COUNT(number)*: `SELECT COUNT(number)` of `testapp.Document`, a count that reads "
+        "every number (SQLite's `COUNT(*)` reads none), and the not-unique checks' ratios to "
+        "it (unfiltered, filtered).",
         "- `--series`: `testapp.Document.reference`, every number parsed in Python.",
         "",
         "| Backend | COUNT(*) | --sequence, unique | ratio | --sequence, not unique | ratio "
-        "| --series | ratio |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| filtered | ratio | COUNT(number) | ratios | --series | ratio |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for result in results:
         count = result["count_seconds"]
         unique_count = result["unique_count_seconds"]
+        count_number = result["count_number_seconds"]
         lines.append(
             f"| {result['backend']} | {ms(unique_count)} / {ms(count)} | "
             f"{ms(result['unique_seconds'])} | {result['unique_seconds'] / unique_count:.1f}x | "
             f"{ms(result['sequence_seconds'])} | {result['sequence_seconds'] / count:.1f}x | "
+            f"{ms(result['filtered_seconds'])} | {result['filtered_seconds'] / count:.1f}x | "
+            f"{ms(count_number)} | {result['sequence_seconds'] / count_number:.1f}x, "
+            f"{result['filtered_seconds'] / count_number:.1f}x | "
             f"{result['series_seconds']:.1f} s | {result['series_seconds'] / count:.0f}x |"
+        )
+    lines += [
+        "",
+        "Client memory of `--series` (peak of Python's allocations, `tracemalloc`), for the "
+        "documents up to a tenth of the table checked against a series whose sequence ends "
+        "there, and for the whole table:",
+        "",
+        f"| Backend | {results[0]['tenth_rows']:,} documents | {results[0]['rows']:,} documents |",
+        "|---|---:|---:|",
+    ]
+    for result in results:
+        lines.append(
+            f"| {result['backend']} | {result['tenth_peak_bytes'] / 1024:,.0f} kB | "
+            f"{result['series_peak_bytes'] / 1024:,.0f} kB |"
         )
     return "\n".join(lines) + "\n"
 

@@ -670,6 +670,19 @@ def test_unique_under_reads_the_constraints():
     assert not unique_under(Invoice, "number", {})
 
 
+def test_leads_an_index_reads_the_indexes():
+    from demo.billing.models import Invoice
+    from sequences.check import leads_an_index
+    from tests.testapp.models import Ticket
+
+    assert leads_an_index(Ticket, "number")
+    assert leads_an_index(Document, "number")
+    assert not leads_an_index(Document, "reference")
+    # UniqueConstraint(year, number): the index starts with the year.
+    assert leads_an_index(Invoice, "year")
+    assert not leads_an_index(Invoice, "number")
+
+
 def test_unique_numbers_are_checked_without_grouping(in_transaction):
     from tests.testapp.models import Ticket
 
@@ -682,3 +695,212 @@ def test_unique_numbers_are_checked_without_grouping(in_transaction):
         [9],
         0,
     )
+
+
+# Edge cases, checked the same way by --sequence (on the server) and --series
+# (streamed in order on the client).
+
+
+def both(numbers, last, *, start=1):
+    """Each number stored twice, as an integer and as an INV number; both checks' findings."""
+    Document.objects.bulk_create(
+        [
+            Document(number=n, reference=None if n is None else INVOICES.render(n, DAY))
+            for n in numbers
+        ]
+    )
+    sequence("s", last)
+    sequence("inv.2026", last)
+    series = NumberSeries(
+        "inv", format="INV-{year}-{value:04d}", period="year", initial_value=start
+    )
+    reports = [
+        # Along the index, then (with a filter that keeps every row) in one scan.
+        check_sequence(Document, "number", "s", start=start).sequences[0],
+        check_sequence(Document, "number", "s", start=start, filters={"kind": ""}).sequences[0],
+        check_series(Document, "reference", series, chunk_size=3).sequences[0],
+    ]
+    found = [
+        {
+            "missing": (report.missing_count, report.missing_ranges),
+            "duplicates": (report.duplicate_count, report.duplicates),
+            "ahead": (report.ahead_count, report.ahead_values),
+            "below_start": report.below_start,
+            "documents": report.documents,
+            "highest": report.highest,
+            "explained": [(e.first, e.last, e.missing) for e in report.explained],
+        }
+        for report in reports
+    ]
+    assert found[0] == found[1] == found[2]
+    return found[0]
+
+
+def test_duplicate_at_the_first_value(in_transaction):
+    found = both([1, 1, 2, 3], 3)
+    assert found["duplicates"] == (1, [(1, 2)])
+    assert found["missing"] == (0, [])
+
+
+def test_duplicate_at_the_last_value(in_transaction):
+    found = both([1, 2, 3, 3, 3], 3)
+    assert found["duplicates"] == (1, [(3, 3)])
+    assert (found["missing"], found["ahead"]) == ((0, []), (0, []))
+
+
+def test_gaps_next_to_duplicates(in_transaction):
+    found = both([1, 3, 3, 5, 5, 7], 8)
+    assert found["duplicates"] == (2, [(3, 2), (5, 2)])
+    assert found["missing"] == (4, [(2, 2), (4, 4), (6, 6), (8, 8)])
+
+
+def test_null_numbers_are_neither_duplicates_nor_gaps(in_transaction):
+    found = both([None, None, None, 1, 2], 2)
+    assert (found["missing"], found["duplicates"], found["documents"]) == ((0, []), (0, []), 2)
+
+
+def test_values_below_the_start_are_counted_not_checked(in_transaction):
+    # 1 is held twice, but below the start: not a duplicate.
+    found = both([1, 1, 3, 4, 4], 5, start=3)
+    assert found["below_start"] == 2
+    assert found["duplicates"] == (1, [(4, 2)])
+    assert found["missing"] == (1, [(5, 5)])
+
+
+def test_duplicates_ahead_of_the_last_value(in_transaction):
+    found = both([1, 2, 5, 5, 6], 2)
+    assert found["ahead"] == (3, [5, 6])
+    assert found["duplicates"] == (1, [(5, 2)])
+    assert (found["missing"], found["highest"]) == ((0, []), 6)
+
+
+def test_gap_between_the_last_value_and_documents_ahead(in_transaction):
+    found = both([1, 2, 9], 5)
+    assert found["missing"] == (3, [(3, 5)])
+    assert found["ahead"] == (1, [9])
+
+
+def test_explained_span_touching_duplicates(in_transaction):
+    Sequence.objects.create(name="s", last=3)
+    Sequence.objects.create(name="inv.2026", last=3)
+    for name in ("s", "inv.2026"):
+        reset_sequence(name, 7, expected_last=3, reason="skipped 4-6")  # next: 7
+        Sequence.objects.filter(name=name).update(last=8)
+    Sequence.objects.filter(name__in=["s", "inv.2026"]).delete()
+    # Documents 3 and 7 (just outside the span) are held twice, 5 (inside) too.
+    found = both([1, 2, 3, 3, 5, 5, 7, 7], 8)
+    assert found["explained"] == [(4, 6, 2)]
+    assert found["duplicates"] == (3, [(3, 2), (5, 2), (7, 2)])
+    assert found["missing"] == (1, [(8, 8)])
+
+
+def test_limit_caps_the_streamed_lists(in_transaction):
+    Document.objects.bulk_create(
+        [Document(reference=INVOICES.render(n, DAY)) for n in (1, 1, 3, 3, 5, 5, 9, 9)]
+    )
+    sequence("inv.2026", 6)
+    (found,) = check_series(Document, "reference", INVOICES, limit=1, chunk_size=2).sequences
+    assert (found.missing_count, found.missing_ranges, found.missing_truncated) == (
+        3,
+        [(2, 2)],
+        True,
+    )
+    assert (found.duplicate_count, found.duplicates, found.duplicate_truncated) == (
+        4,
+        [(1, 2)],
+        True,
+    )
+    assert (found.ahead_count, found.ahead_values, found.ahead_truncated) == (2, [9], False)
+
+
+def test_unparseable_values_listed_lowest_first(in_transaction):
+    references("zz", "INV-2026-01", "aa", "INV-2026-0001")
+    sequence("inv.2026", 1)
+    report = check_series(Document, "reference", INVOICES, limit=2, chunk_size=1)
+    assert (report.unparseable_count, report.unparseable) == (3, ["INV-2026-01", "aa"])
+
+
+# --series: the order that makes streaming possible
+
+
+def test_text_order_is_numeric_for_fields_the_period_fixes():
+    from sequences.check import text_order_is_numeric
+
+    assert text_order_is_numeric(INVOICES)
+    assert text_order_is_numeric(NumberSeries("o", format="ORD{value}"))
+    assert text_order_is_numeric(NumberSeries("s", format="{scope}/{value}"))
+    assert text_order_is_numeric(
+        NumberSeries("m", format="M{year}{month:02d}-{value}", period="month")
+    )
+    # A month in a yearly series, a year without a named period: not in order.
+    assert not text_order_is_numeric(
+        NumberSeries("y", format="Y{year}-{month:02d}-{value}", period="year")
+    )
+    assert not text_order_is_numeric(NumberSeries("n", format="N{year}-{value}"))
+    fiscal = lambda day: str(day.year)  # noqa: E731
+    assert text_order_is_numeric(NumberSeries("f", format="FY{period}-{value}", period=fiscal))
+    # A callable period fixes {period} alone, not the date fields.
+    assert not text_order_is_numeric(
+        NumberSeries("g", format="FY{period}/{year}-{value}", period=fiscal)
+    )
+
+
+def test_variable_width_values_are_read_in_numeric_order(in_transaction):
+    orders = NumberSeries("ord", format="ORD{value}")
+    # Text order would read ORD10 before ORD9.
+    references("ORD10", "ORD9", "ORD100", "ORD10", "ORD8", "ORD11", "ORD1")
+    sequence("ord", 100)
+    (found,) = check_series(Document, "reference", orders, chunk_size=2).sequences
+    assert found.duplicates == [(10, 2)]
+    assert found.missing_ranges == [(2, 7), (12, 99)]
+
+
+def test_a_format_out_of_text_order_is_still_checked(in_transaction):
+    monthly = NumberSeries("y", format="Y{year}-{month:02d}-{value}", period="year")
+    # In text order, 3 (in February) comes before 2 (in March).
+    references("Y2026-01-1", "Y2026-02-3", "Y2026-03-2", "Y2026-03-2", "Y2026-04-5")
+    sequence("y.2026", 5)
+    (found,) = check_series(Document, "reference", monthly, chunk_size=2).sequences
+    assert (found.missing_ranges, found.duplicates) == ([(4, 4)], [(2, 2)])
+
+
+def test_series_memory_does_not_grow_with_the_last_value(in_transaction):
+    import tracemalloc
+
+    references("INV-2026-0001", "INV-2026-1000000000000")
+    sequence("inv.2026", 10**12)
+    tracemalloc.start()
+    try:
+        (found,) = check_series(Document, "reference", INVOICES).sequences
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert found.missing_ranges == [(2, 10**12 - 1)]
+    # A bit per value up to the last one would be 125 GB.
+    assert peak < 2_000_000
+
+
+def test_series_memory_does_not_grow_with_the_table(in_transaction):
+    import tracemalloc
+
+    def peak(rows):
+        Document.objects.all().delete()
+        Sequence.objects.filter(name="inv.2026").delete()
+        Document.objects.bulk_create(
+            [Document(reference=INVOICES.render(n, DAY)) for n in range(1, rows + 1)],
+            batch_size=500,
+        )
+        sequence("inv.2026", rows)
+        tracemalloc.start()
+        try:
+            report = check_series(Document, "reference", INVOICES, chunk_size=100)
+            _, found = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert report.clean and report.rows == rows
+        return found
+
+    small, large = peak(1_000), peak(9_000)
+    # Nine times the documents: the same chunks and state. Anything that kept
+    # a few bytes per document would add tens of kB.
+    assert large < small * 1.2 + 16_000, (small, large)
