@@ -19,7 +19,7 @@ NEW_PYTHON ?= $(shell for v in 3.13 3.12; do \
 PORT ?= 8000
 DEMO := $(BIN)/python demo/manage.py
 
-.PHONY: help system-packages mysql-driver install test package-check test-django6 test-failover test-galera test-patroni test-faults test-faults-long lint messages messages-check demo demo-setup bench bench-check bench-smoke bench-multiserver clean
+.PHONY: help system-packages mysql-driver install test package-check test-django6 test-failover test-galera test-patroni test-faults test-faults-long lint messages messages-check demo demo-setup bench bench-check bench-lockhold bench-smoke bench-multiserver clean
 
 help:
 	@echo "make test          run the tests on every reachable database (SQLite, PostgreSQL, MariaDB)"
@@ -35,6 +35,7 @@ help:
 	@echo "make demo          run the demo project on 127.0.0.1:$(PORT) (PORT=... to change)"
 	@echo "make demo-setup    migrate the demo's database, create its users and sample data"
 	@echo "make bench         time sequences against the raw driver; writes benchmarks/RESULTS.md"
+	@echo "make bench-lockhold  drawing first vs drawing last, 8 processes (~1.5 min); writes benchmarks/RESULTS-lockhold.md"
 	@echo "make bench-check   time sequence_check on 1,000,000 documents; writes benchmarks/RESULTS-check.md"
 	@echo "make bench-multiserver  a hot sequence with a synchronous standby (throwaway servers, ~1 min)"
 	@echo "make bench-smoke   the benchmarks in a few seconds per backend, correctness only"
@@ -141,6 +142,11 @@ bench: $(STAMP)
 # Not part of `make bench`: filling the tables takes minutes.
 bench-check: $(STAMP)
 	$(BIN)/python -m benchmarks.check $(ARGS)
+
+# Drawing first vs drawing last (assign_next_value) on one hot sequence, 8 processes;
+# writes benchmarks/RESULTS-lockhold.md. About 1.5 minutes on three backends.
+bench-lockhold: $(STAMP)
+	$(BIN)/python -m benchmarks.lockhold $(ARGS)
 
 # Throwaway primary + synchronous standby; not part of `make bench`'s time budget.
 bench-multiserver: $(STAMP)

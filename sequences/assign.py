@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from django.core.exceptions import FieldDoesNotExist
+from django.core.exceptions import FieldDoesNotExist, ObjectDoesNotExist
 from django.db import connections, router, transaction
 
 from .exceptions import OutsideTransaction
@@ -64,7 +64,7 @@ def assign_next_value(
             using=alias,
         )
 
-    return assign(instance, field_name, draw, lambda value: value, using=using)
+    return assign(instance, field_name, draw, int, using=using)
 
 
 def assign(
@@ -114,7 +114,8 @@ def assign(
                 f"{field.name} (another transaction numbered it); nothing was written and "
                 "the transaction is marked for rollback, which gives the number back"
             )
-        raise model.DoesNotExist(
+        does_not_exist: type[Exception] = getattr(model, "DoesNotExist", ObjectDoesNotExist)
+        raise does_not_exist(
             f"{_label(instance)} pk={instance.pk!r} does not exist on database {alias!r} "
             "(deleted, or never saved there); nothing was written and the transaction is "
             "marked for rollback, which gives the number back"

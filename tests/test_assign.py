@@ -6,6 +6,7 @@ import datetime
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import Group
@@ -27,7 +28,7 @@ class Rollback(Exception):
     pass
 
 
-def stored_numbers(using: str = "default") -> list[int | None]:
+def stored_numbers(using: str = "default") -> list[Any]:
     return list(Document.objects.using(using).order_by("pk").values_list("number", flat=True))
 
 
@@ -105,7 +106,7 @@ def test_assign_next_value_on_the_instances_other_database(in_transaction):
 
 
 @pytest.fixture
-def saved(in_transaction) -> dict[str, object]:
+def saved(in_transaction) -> dict[str, Any]:
     """Saved rows to refuse, made before the statements are counted."""
     return {
         "document": Document.objects.create(),
@@ -116,7 +117,7 @@ def saved(in_transaction) -> dict[str, object]:
     }
 
 
-REFUSALS: dict[str, tuple[Callable[[dict[str, object]], object], type[Exception], str]] = {
+REFUSALS: dict[str, tuple[Callable[[dict[str, Any]], object], type[Exception], str]] = {
     "not a model instance": (
         lambda rows: assign_next_value(object(), "number"),  # type: ignore[arg-type]
         TypeError,
@@ -193,7 +194,7 @@ REFUSALS: dict[str, tuple[Callable[[dict[str, object]], object], type[Exception]
         lambda rows: NumberSeries("s", format="S{value}").assign(
             rows["document"],
             "reference",
-            date=datetime.datetime(2026, 1, 1),  # type: ignore[arg-type]
+            date=datetime.datetime(2026, 1, 1),
         ),
         TypeError,
         "date must be a datetime.date",
