@@ -294,12 +294,15 @@ class Timeline:
         self.values: dict[str, int] = {}
         self.lock = threading.Lock()
         self.events = {
-            name: threading.Event() for name in ("a saved", "a may draw", "a drew", "a may commit")
+            name: threading.Event()
+            for name in ("a saved", "a may draw", "a drew", "a may commit", "c drawing")
         }
 
     def record(self, entry: str) -> None:
         with self.lock:
             self.log.append(entry)
+        if entry in self.events:
+            self.events[entry].set()
 
     def thread(self, target: Callable[[], None]) -> threading.Thread:
         def run() -> None:
@@ -351,6 +354,7 @@ def test_draw_last_blocks_the_next_draw_only_for_the_tail():
     assert events["a drew"].wait(30)
     # A holds the sequence only now, in its tail: C waits for A's commit.
     c = timeline.thread(lambda: draw_last(timeline, "c"))
+    assert events["c drawing"].wait(30)
     c.join(0.5)
     assert c.is_alive(), "C drew while A held the sequence"
     timeline.record("release")
