@@ -9,6 +9,8 @@ STAMP := $(VENV)/.installed
 # A second Python/Django pair: the newest Django 6.x on Python 3.13 (or 3.12),
 # with psycopg2 as the only PostgreSQL driver so that both drivers are tested.
 NEW_VENV := .venv-django6
+# The benchmark workers' own Django 6.x and psycopg 3 (make bench-django6).
+BENCH_NEW_VENV := .venv-bench-django6
 NEW_PYTHON ?= $(shell for v in 3.13 3.12; do \
 	  p=$$(ls -d /root/.pyenv/versions/$$v*/bin/python$$v 2>/dev/null | tail -n 1); \
 	  [ -n "$$p" ] && { echo $$p; exit; }; \
@@ -19,7 +21,7 @@ NEW_PYTHON ?= $(shell for v in 3.13 3.12; do \
 PORT ?= 8000
 DEMO := $(BIN)/python demo/manage.py
 
-.PHONY: help system-packages mysql-driver install test package-check test-django6 test-failover test-galera test-patroni test-faults test-faults-long lint messages messages-check demo demo-setup bench bench-check bench-lockhold bench-smoke bench-multiserver clean
+.PHONY: help system-packages mysql-driver install test package-check test-django6 test-failover test-galera test-patroni test-faults test-faults-long lint messages messages-check demo demo-setup bench bench-django6 bench-lockhold bench-check bench-smoke bench-multiserver clean
 
 help:
 	@echo "make test          run the tests on every reachable database (SQLite, PostgreSQL, MariaDB)"
@@ -34,7 +36,8 @@ help:
 	@echo "make messages-check  fail if makemessages would add or fuzz an entry, or a .mo is stale"
 	@echo "make demo          run the demo project on 127.0.0.1:$(PORT) (PORT=... to change)"
 	@echo "make demo-setup    migrate the demo's database, create its users and sample data"
-	@echo "make bench         time sequences against the raw driver; writes benchmarks/RESULTS.md"
+	@echo "make bench         time sequences against the Django floor, 3.1, psycopg2; writes benchmarks/RESULTS.md"
+	@echo "make bench-django6 the same with Django 6.x on Python 3.13/3.12; writes benchmarks/RESULTS-django6.md"
 	@echo "make bench-lockhold  drawing first vs drawing last, 8 processes (~1.5 min); writes benchmarks/RESULTS-lockhold.md"
 	@echo "make bench-check   time sequence_check on 1,000,000 documents; writes benchmarks/RESULTS-check.md"
 	@echo "make bench-multiserver  a hot sequence with a synchronous standby (throwaway servers, ~1 min)"
@@ -138,6 +141,17 @@ messages-check: system-packages $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks $(ARGS)
 
+# The same harness, its workers on the newest Django 6.x with psycopg 3 (the
+# 3.1 and psycopg2 virtualenvs follow the workers' Python and Django).
+bench-django6: $(STAMP)
+	@test -n "$(NEW_PYTHON)" || { echo "No python3.13 or python3.12 here: skipping the Django 6 benchmark"; exit 1; }
+	test -x $(BENCH_NEW_VENV)/bin/python || $(NEW_PYTHON) -m venv $(BENCH_NEW_VENV)
+	$(BENCH_NEW_VENV)/bin/python -m pip install -q "Django>=6.0,<7" "psycopg[binary]>=3.1"
+	$(BENCH_NEW_VENV)/bin/python -m pip install -q "mysqlclient>=2.2" \
+	  || echo "*** mysqlclient did not build for $(BENCH_NEW_VENV): MariaDB will be skipped"
+	$(BIN)/python -m benchmarks --worker-python $(BENCH_NEW_VENV)/bin/python \
+	  --output benchmarks/RESULTS-django6.md $(ARGS)
+
 # sequence_check on 1,000,000 documents per backend; writes benchmarks/RESULTS-check.md.
 # Not part of `make bench`: filling the tables takes minutes.
 bench-check: $(STAMP)
@@ -169,4 +183,4 @@ demo: demo-setup
 	$(DEMO) runserver 127.0.0.1:$(PORT)
 
 clean:
-	rm -rf $(VENV) $(NEW_VENV) .coverage .coverage.* .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(NEW_VENV) $(BENCH_NEW_VENV) .coverage .coverage.* .pytest_cache .mypy_cache .ruff_cache

@@ -45,8 +45,14 @@ def connect(backend: str, alias: str, *, autocommit: bool = True, timeout: float
     """A raw driver connection to the benchmark database ``alias`` (autocommit on)."""
     name = name_of(backend, alias)
     if backend == "postgresql":
-        import psycopg
+        try:
+            import psycopg
+        except ImportError:  # the psycopg2 workers' virtualenv has psycopg2 only
+            import psycopg2
 
+            connection = psycopg2.connect(dbname=name, **server_params(backend))
+            connection.autocommit = autocommit
+            return connection
         return psycopg.connect(dbname=name, autocommit=autocommit, **server_params(backend))
     if backend == "mariadb":
         import MySQLdb

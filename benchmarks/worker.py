@@ -6,16 +6,20 @@ command gets one JSON line back. ``IMPL`` is
 
 - ``ours``: this project's ``sequences`` through its public API, each call in
   its own ``transaction.atomic()``;
-- ``django``: the Django floor, no ``sequences`` code: the raw driver's upsert
-  sent through Django's ``connection.cursor()`` inside ``transaction.atomic()``,
-  what any Django code pays before a library adds anything;
+- ``django``: the Django floor, no ``sequences`` code at call time: the SQL
+  and parameters that ``ours`` sends through Django's cursor for the case,
+  captured once at setup with ``connection.execute_wrapper()``, replayed
+  through ``connection.cursor()`` inside ``transaction.atomic()``: what any
+  Django code pays for the same statement before a library adds anything.
+  What ours sends outside Django's cursor, and SQLite's ``PRAGMA
+  busy_timeout``, is not replayed: that is our cost;
 - ``raw``: the database driver alone, no Django: ``BEGIN``, one upsert that
   returns the new value, ``COMMIT`` (the floor);
 - ``v31``: the published django-sequences 3.1, run with the python of a
   throwaway virtualenv where it is installed (same import name).
 
-A case is a dict: ``kind`` (``plain``, ``nowait``, ``reset``, ``first``:
-``get_next_value``; ``batch``: ``get_next_values``), ``batch`` (values per
+A case is a dict: ``kind`` (``plain``, ``nowait``, ``timeout`` (5 s),
+``reset``, ``first``: ``get_next_value``; ``batch``: ``get_next_values``), ``batch`` (values per
 call), ``name`` (the sequence) and ``alias`` (``default`` or ``big``, the
 database holding 1,000,000 other sequences).
 """
@@ -45,6 +49,8 @@ from benchmarks import databases, settings  # noqa: E402
 BACKEND = settings.BACKEND
 #: reset_value of the ``reset`` case: the sequence wraps every 999 calls.
 RESET_VALUE = 1000
+#: ``timeout=`` of the ``timeout`` case, in seconds.
+TIMEOUT = 5
 
 Call = Callable[[], int]
 Case = dict[str, Any]
@@ -95,15 +101,29 @@ class DjangoImplementation:
     def make(self, case: Case, *, own_transaction: bool = True) -> Call:
         from django.db import transaction
 
+        using = None if case["alias"] == "default" else case["alias"]
+        draw: Call
+        if self.name == "django":
+            draw = self._make_floor(case)
+        else:
+            draw = self._make_draw(case, first_call_names(case, self.name))
+        if not own_transaction:
+            return draw
+        atomic = transaction.atomic
+
+        def call() -> int:
+            with atomic(using=using):
+                return draw()
+
+        return call
+
+    def _make_draw(self, case: Case, names: Iterator[str]) -> Call:
+        """One call of ``sequences`` for ``case``, without a transaction of its own."""
         get_next_value = self.sequences.get_next_value
         get_next_values = self.sequences.get_next_values
         using = None if case["alias"] == "default" else case["alias"]
         name, kind, batch = case["name"], case["kind"], case["batch"]
-        draw: Call
-        if self.name == "django":
-            draw = self._make_floor(case)
-        elif kind == "first":
-            names = first_call_names(case, self.name)
+        if kind == "first":
 
             def draw() -> int:
                 return get_next_value(next(names), using=using)
@@ -112,6 +132,11 @@ class DjangoImplementation:
 
             def draw() -> int:
                 return get_next_value(name, nowait=True, using=using)
+
+        elif kind == "timeout":
+
+            def draw() -> int:
+                return get_next_value(name, timeout=TIMEOUT, using=using)
 
         elif kind == "reset":
 
@@ -128,29 +153,56 @@ class DjangoImplementation:
             def draw() -> int:
                 return get_next_value(name, using=using)
 
-        if not own_transaction:
-            return draw
-        atomic = transaction.atomic
+        return draw
 
-        def call() -> int:
-            with atomic(using=using):
-                return draw()
+    def capture(self, case: Case) -> list[tuple[str, Any]]:
+        """The statements one call of ours sends through Django's cursor for ``case``.
 
-        return call
+        For a first call, the parameters are a function of the new sequence's
+        name. SQLite's ``PRAGMA busy_timeout`` is left out: the floor does not
+        pay for it.
+        """
+        from django.db import connections, transaction
+
+        connection = connections[case["alias"]]
+        probe = f"{case['name']}-probe-{os.getpid()}-{next(_unique)}"
+        draw = self._make_draw(case, iter([probe]))
+        seen: list[tuple[str, Any]] = []
+
+        def record(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+            seen.append((sql, params))
+            return execute(sql, params, many, context)
+
+        with transaction.atomic(using=case["alias"]), connection.execute_wrapper(record):
+            draw()
+        statements = [
+            (sql, _substituted(params, probe) if case["kind"] == "first" else params)
+            for sql, params in seen
+            if not sql.lstrip().upper().startswith("PRAGMA")
+        ]
+        if not statements:
+            raise RuntimeError(f"{case}: ours sent no statement through Django's cursor")
+        return statements
 
     def _make_floor(self, case: Case) -> Call:
         from django.db import connections
 
         connection = connections[case["alias"]]
-        sql, params = raw_statement(case)
+        statements = self.capture(case)
         names = first_call_names(case, self.name) if case["kind"] == "first" else None
-        fixed = params(case["name"])
-        mariadb = BACKEND == "mariadb"
 
         def draw() -> int:
             with connection.cursor() as cursor:
-                cursor.execute(sql, fixed if names is None else params(next(names)))
-                return int(cursor.lastrowid if mariadb else cursor.fetchone()[0])
+                if names is None:
+                    for sql, params in statements:
+                        cursor.execute(sql, params)
+                else:
+                    name = next(names)
+                    for sql, params in statements:
+                        cursor.execute(sql, params(name))
+                if cursor.description:
+                    return int(cursor.fetchone()[0])
+                return int(cursor.lastrowid)
 
         return draw
 
@@ -170,7 +222,41 @@ class DjangoImplementation:
     def info(self) -> dict[str, str]:
         import django
 
-        return {"django": django.get_version(), "sequences": str(self.sequences.__file__)}
+        return {
+            "django": django.get_version(),
+            "sequences": str(self.sequences.__file__),
+            **driver_versions(),
+        }
+
+
+def _substituted(params: Any, probe: str) -> Callable[[str], Any]:
+    """``params`` as a function of the sequence name (``probe`` where it was)."""
+    if isinstance(params, dict):
+        keys = [key for key, value in params.items() if value == probe]
+        return lambda name: {**params, **dict.fromkeys(keys, name)}
+    items = list(params or ())
+    where = [index for index, value in enumerate(items) if value == probe]
+    if not where:
+        raise RuntimeError(f"the first call's name {probe!r} is not among its parameters")
+    kind = type(params) if isinstance(params, tuple) else list
+
+    def build(name: str) -> Any:
+        for index in where:
+            items[index] = name
+        return kind(items)
+
+    return build
+
+
+def driver_versions() -> dict[str, str]:
+    """The database drivers importable here, by distribution name."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {}
+    for dist in ("psycopg", "psycopg2-binary", "psycopg2", "mysqlclient"):
+        with contextlib.suppress(PackageNotFoundError):
+            found[dist.removesuffix("-binary")] = version(dist)
+    return found
 
 
 # The raw driver's statements, written for the benchmark (not taken from
@@ -185,8 +271,8 @@ PG_RESET = (
     "CASE WHEN s.last >= %s THEN %s ELSE s.last + %s END RETURNING last"
 )
 # SET LOCAL semantics (is_local = true): COMMIT restores lock_timeout.
-PG_NOWAIT = (
-    "WITH t AS (SELECT set_config('lock_timeout', '1ms', true)) "
+PG_LIMITED = (
+    "WITH t AS (SELECT set_config('lock_timeout', %s, true)) "
     "INSERT INTO sequences_sequence AS s (name, last) SELECT %s, %s FROM t "
     "ON CONFLICT (name) DO UPDATE SET last = s.last + %s RETURNING last"
 )
@@ -198,21 +284,26 @@ MY_RESET = (
     "INSERT INTO sequences_sequence (name, last) VALUES (%s, LAST_INSERT_ID(%s)) "
     "ON DUPLICATE KEY UPDATE last = LAST_INSERT_ID(IF(last >= %s, %s, last + %s))"
 )
-MY_NOWAIT = "SET STATEMENT innodb_lock_wait_timeout = 0 FOR " + MY_PLAIN
+MY_LIMITED = "SET STATEMENT innodb_lock_wait_timeout = %s FOR " + MY_PLAIN
 
 
 def raw_statement(case: Case) -> tuple[str, Callable[[str], tuple[Any, ...]]]:
     """The raw driver's upsert for ``case`` and how to build its parameters from a name."""
     kind, batch = case["kind"], case["batch"]
     if BACKEND == "mariadb":
-        plain, reset, nowait = MY_PLAIN, MY_RESET, MY_NOWAIT
+        plain, reset, limited = MY_PLAIN, MY_RESET, MY_LIMITED
+        nowait, timeout = 0, TIMEOUT
     else:
-        plain, reset, nowait = PG_PLAIN, PG_RESET, PG_NOWAIT
+        plain, reset, limited = PG_PLAIN, PG_RESET, PG_LIMITED
+        nowait, timeout = "1ms", f"{TIMEOUT}s"  # type: ignore[assignment]
     if kind == "reset":
         return reset, lambda name: (name, batch, RESET_VALUE - batch, batch, batch)
-    # SQLite's nowait is a connection whose busy timeout is 0 (RawImplementation).
-    sql = nowait if kind == "nowait" and BACKEND != "sqlite" else plain
-    return sql, lambda name: (name, batch, batch)
+    # SQLite's nowait and timeout are a connection whose busy timeout is set
+    # once (RawImplementation).
+    if kind in ("nowait", "timeout") and BACKEND != "sqlite":
+        wait = nowait if kind == "nowait" else timeout
+        return limited, lambda name: (wait, name, batch, batch)
+    return plain, lambda name: (name, batch, batch)
 
 
 class RawImplementation:
@@ -228,7 +319,8 @@ class RawImplementation:
 
     def _connection(self, alias: str, *, nowait: bool) -> Any:
         # SQLite has no per-statement lock timeout: nowait gets a connection of
-        # its own whose busy timeout is 0, so the floor pays no PRAGMA per call.
+        # its own whose busy timeout is 0, so the raw driver pays no PRAGMA per
+        # call (timeout=5 uses the default connection: no contention here).
         key = (alias, nowait and BACKEND == "sqlite")
         if key not in self.connections:
             self.connections[key] = databases.connect(BACKEND, alias, timeout=0 if key[1] else 20)
@@ -408,7 +500,7 @@ class Worker:
         op = command["op"]
         impl = self.impl
         if op == "info":
-            info = impl.info() if isinstance(impl, DjangoImplementation) else {}
+            info = impl.info() if isinstance(impl, DjangoImplementation) else driver_versions()
             return {"python": sys.version.split()[0], **info}
         if op == "migrate":
             assert isinstance(impl, DjangoImplementation)
@@ -474,6 +566,7 @@ class Worker:
         values: list[int] = []
         latencies: list[float] = []
         perf_counter, now = time.perf_counter, time.time
+        cpu = time.process_time()
         start = perf_counter()
         while len(values) < max_calls and now() < until:
             t0 = perf_counter()
@@ -485,9 +578,16 @@ class Worker:
             latencies.append(perf_counter() - t0)
             values.append(value)
         seconds = perf_counter() - start
+        cpu = time.process_time() - cpu
         self.impl.close()
         self.calls.clear()
-        return {"values": values, "latencies": latencies, "errors": errors, "seconds": seconds}
+        return {
+            "values": values,
+            "latencies": latencies,
+            "errors": errors,
+            "seconds": seconds,
+            "cpu": cpu,
+        }
 
 
 _out = sys.stdout

@@ -1,8 +1,9 @@
 """The benchmark harness in smoke mode, on this run's backend: correctness only, no timings.
 
 ``python -m benchmarks --smoke`` runs every case a hundred times for the raw
-driver and for ``sequences``, contends with 1, 4 and 16 processes, and counts
-statements on the server or on the wire. These tests read its JSON results, so
+driver, the Django floor (ours' own SQL, replayed through Django's cursor) and
+``sequences``, contends with 1, 4 and 16 processes, and counts statements on
+the server or on the wire. These tests read its JSON results, so
 that the harness cannot rot and the one-statement promise stays checked. They
 use no Django test database (the harness makes its own, ``seq_bench*``), so
 they do not take ``db_mode``.
@@ -51,10 +52,19 @@ def test_smoke_run_reports_no_problem(smoke):
     assert smoke["returncode"] == 0, smoke["log"]
 
 
-def test_every_case_ran_for_the_raw_driver_and_for_sequences(result):
+def test_every_case_ran_for_the_raw_driver_the_django_floor_and_sequences(result):
     for label, per_impl in result["seconds"].items():
-        assert sorted(per_impl) == ["ours", "raw"], label
-    assert len(result["seconds"]) == 9
+        assert sorted(per_impl) == ["django", "ours", "raw"], label
+    assert len(result["seconds"]) == 10
+    assert "timeout=5" in result["seconds"]
+
+
+def test_the_django_floor_sends_the_same_statements_as_ours(result):
+    for label, per_impl in result["statements"].items():
+        floor = per_impl["django"]["inside"]
+        ours = per_impl["ours"]["inside"]
+        # SQLite's PRAGMA busy_timeout is ours to pay: the floor leaves it out.
+        assert floor["kinds"] == {k: n for k, n in ours["kinds"].items() if k != "PRAGMA"}, label
 
 
 def test_sixteen_processes_on_one_sequence_get_unique_contiguous_values(result):
@@ -84,15 +94,22 @@ def test_a_batch_of_1000_is_one_statement(result):
     assert inside["per_call"] == 1, inside
 
 
-def test_only_sqlite_nowait_adds_statements_and_they_are_pragmas(result):
+def test_only_sqlite_nowait_and_timeout_add_statements_and_they_are_pragmas(result):
     for label, per_impl in result["statements"].items():
         inside = per_impl["ours"]["inside"]
         extra = {kind: n for kind, n in inside["kinds"].items() if kind == "PRAGMA"}
-        if BACKEND == "sqlite" and label == "nowait=True":
-            # Read, set to 0 and restore the busy timeout: no I/O, no lock.
-            assert extra == {"PRAGMA": 3 * inside["n"]}, inside
+        if BACKEND == "sqlite" and label in ("nowait=True", "timeout=5"):
+            # At most: read, set and restore the busy timeout (no I/O, no lock).
+            assert extra.get("PRAGMA", 0) <= 3 * inside["n"], inside
         else:
             assert extra == {}, (label, inside)
+
+
+def test_contention_runs_report_the_cpu_they_used(result):
+    for runs in result["contention"].values():
+        for run in runs["ours"]:
+            assert 0 < run["client_cpu"] <= 1, run
+            assert 0 <= run["machine_busy"] <= 1, run
 
 
 def test_in_its_own_transaction_a_call_adds_only_the_transaction_statements(result):
@@ -101,6 +118,15 @@ def test_in_its_own_transaction_a_call_adds_only_the_transaction_statements(resu
     # PostgreSQL and SQLite: BEGIN, upsert, COMMIT as the raw driver does. On
     # MariaDB, Django's atomic() switches autocommit off and on instead of BEGIN.
     assert own["per_call"] == raw["per_call"] + (1 if BACKEND == "mariadb" else 0), own
+
+
+def test_targets_are_against_the_django_floor_not_the_raw_driver(result):
+    from benchmarks import harness
+
+    targets = [target for target, _, _ in harness.targets(harness.BackendResult(**result))]
+    for label, least in harness.FLOOR_TARGETS.items():
+        assert f"{label}: ours/Django floor ≥ {least:.2f}" in targets, targets
+    assert not [target for target in targets if "raw" in target], targets
 
 
 def test_lockhold_benchmark_runs_both_orders_and_checks_their_numbers(tmp_path):
