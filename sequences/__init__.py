@@ -12,6 +12,7 @@ from .api import (
     get_next_values,
     reset_sequence,
 )
+from .assign import assign_next_value
 from .exceptions import (
     OutsideTransaction,
     SequenceLocked,
@@ -28,6 +29,7 @@ __all__ = [
     "SequenceOverflow",
     "SequenceValueChanged",
     "SeriesNumber",
+    "assign_next_value",
     "delete",
     "get_last_value",
     "get_next_value",

@@ -57,18 +57,27 @@ class SequenceLocked(OperationalError):
 class OutsideTransaction(TransactionManagementError):
     """A draw outside any transaction, refused because ``SEQUENCES_REQUIRE_TRANSACTION`` is on.
 
+    :func:`~sequences.assign_next_value` and ``NumberSeries.assign`` raise it
+    outside ``transaction.atomic()`` whatever the setting (``reason`` says so).
+
     Outside a transaction a value is committed, and so consumed, the moment
     it is drawn: if saving the row that uses it then fails, the number is
     lost. Raised before any SQL.
     """
 
-    def __init__(self, using: str) -> None:
+    def __init__(self, using: str, *, reason: str | None = None) -> None:
         self.using = using
+        alternative = ""
+        if reason is None:
+            reason = (
+                f"A sequence value was drawn on database {using!r} outside a transaction, "
+                "and SEQUENCES_REQUIRE_TRANSACTION is on."
+            )
+            alternative = " (or turn autocommit off)"
         super().__init__(
-            f"A sequence value was drawn on database {using!r} outside a transaction, "
-            "and SEQUENCES_REQUIRE_TRANSACTION is on. Rule: take the value and save the "
+            f"{reason} Rule: take the value and save the "
             "row that uses it in the same transaction. Fix: wrap both in "
-            f"transaction.atomic(using={using!r}) (or turn autocommit off)."
+            f"transaction.atomic(using={using!r}){alternative}."
         )
 
 

@@ -16,9 +16,12 @@ import re
 import string
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal, NamedTuple
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from .validation import MAX_NAME_LENGTH, check_int, check_name
+
+if TYPE_CHECKING:
+    from django.db.models import Model
 
 #: The fields a format may use.
 FIELDS = ("value", "year", "month", "day", "period", "scope")
@@ -435,6 +438,47 @@ class NumberSeries:
             period=key,
             scope=scope,
             date=date,
+        )
+
+    def assign(
+        self,
+        instance: Model,
+        field_name: str,
+        *,
+        date: datetime.date | None = None,
+        scope: str | None = None,
+        nowait: bool = False,
+        timeout: float | None = None,
+        using: str | None = None,
+    ) -> SeriesNumber:
+        """Draw the next number and store its text in ``field_name`` of a saved row, last.
+
+        :meth:`next` and :func:`~sequences.assign_next_value` in one: call it
+        as the last statement of the ``atomic()`` block that saved the row, so
+        the period's sequence is locked only until the commit. It writes
+        ``str(number)`` with one single-row ``UPDATE`` (the field must be
+        nullable and empty) and sets it on ``instance``. Every argument, the
+        row and the database are checked before any SQL, as by both.
+        """
+        from .assign import assign
+
+        checked: list[tuple[datetime.date, str | None, str]] = []
+
+        def check() -> None:
+            day, checked_scope = self._check_call(date, scope)
+            checked.append((day, checked_scope, self._name(self.period_key(day), checked_scope)))
+
+        def draw(alias: str) -> SeriesNumber:
+            day, checked_scope, _ = checked[0]
+            return self.next(day, checked_scope, nowait=nowait, timeout=timeout, using=alias)
+
+        return assign(
+            instance,
+            field_name,
+            draw,
+            str,
+            using=using if using is not None else self.using,
+            before_sql=check,
         )
 
     def parse(self, text: str) -> tuple[str, int]:

@@ -313,6 +313,7 @@ def test_public_names():
         "SequenceOverflow",
         "SequenceValueChanged",
         "SeriesNumber",
+        "assign_next_value",
         "delete",
         "get_last_value",
         "get_next_value",

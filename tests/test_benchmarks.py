@@ -127,3 +127,19 @@ def test_targets_are_against_the_django_floor_not_the_raw_driver(result):
     for label, least in harness.FLOOR_TARGETS.items():
         assert f"{label}: ours/Django floor ≥ {least:.2f}" in targets, targets
     assert not [target for target in targets if "raw" in target], targets
+
+
+def test_lockhold_benchmark_runs_both_orders_and_checks_their_numbers(tmp_path):
+    test_prefix = re.sub(r"\W", "_", os.environ.get("SEQUENCES_TEST_DB_PREFIX", "sequences"))
+    env = dict(os.environ, SEQUENCES_BENCH_DB_PREFIX=f"seq_bench_lockhold_{test_prefix}")
+    output = tmp_path / "lockhold.md"
+    command = [sys.executable, "-m", "benchmarks.lockhold", "--backends", BACKEND,
+               "--processes", "2", "--seconds", "0.3", "--repeat", "1",
+               "--output", str(output)]  # fmt: skip
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    log = done.stdout[-3000:] + done.stderr[-3000:]
+    assert done.returncode == 0, log
+    [result] = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    assert result["backend"] == BACKEND
+    assert all(len(runs) == 1 and runs[0] > 0 for runs in result["runs"].values()), result
+    assert "| draw first | draw last | ratio |" in output.read_text()

@@ -125,6 +125,21 @@ def test_first_rejected_invoice_leaves_no_sequence_behind(customer):
     assert sequences.get_last_value(invoice_sequence(THIS_YEAR)) is None
 
 
+def test_invoice_is_numbered_by_the_last_statements_before_the_commit(customer):
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connections["default"]) as queries:
+        invoice = create_invoice(customer=customer, amount=Decimal("10"))
+    sql = [query["sql"] for query in queries.captured_queries]
+    while sql and sql[-1].upper().startswith(("RELEASE SAVEPOINT", "COMMIT")):
+        sql.pop()
+    draw, update = sql[-2:]
+    assert "sequences_sequence" in draw
+    assert update.startswith("UPDATE ") and Invoice._meta.db_table in update
+    assert sql[-3].startswith("INSERT ") and Invoice._meta.db_table in sql[-3]
+    assert Invoice.objects.get().number == invoice.number == 1
+
+
 def test_customers_are_numbered_from_1000(in_transaction):
     first = create_customer("Acme")
     second = create_customer("Globex")
@@ -226,6 +241,9 @@ def test_migrating_billing_seeds_the_customer_sequence_and_unmigrating_keeps_it(
 
     assert sequences.get_last_value(CUSTOMER_SEQUENCE) == 999
     assert last_seed_change().source == "migration"
+    # Back to the latest schema, which the other tests use.
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes("billing"))
 
 
 # Pages

@@ -30,11 +30,14 @@ class Invoice(models.Model):
     """An invoice numbered without gaps within its year.
 
     ``(year, number)`` is stored as two integers; ``reference`` formats them.
+    ``number`` is nullable only because the row is saved first and numbered
+    last, in the same transaction (``services.create_invoice``): a committed
+    invoice always has its number.
     """
 
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="invoices")
     year = models.PositiveSmallIntegerField(editable=False)
-    number = models.PositiveIntegerField(editable=False)
+    number = models.PositiveIntegerField(null=True, editable=False)
     issued_on = models.DateField()
     amount = models.DecimalField(
         max_digits=12,
@@ -57,4 +60,6 @@ class Invoice(models.Model):
 
     @property
     def reference(self) -> str:
+        if self.number is None:
+            return "(not numbered yet)"
         return invoice_reference(self.year, self.number)
