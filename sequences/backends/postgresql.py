@@ -10,18 +10,19 @@ from __future__ import annotations
 import math
 import time
 from functools import lru_cache
+from time import monotonic
 from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, OperationalError
 
 from ..exceptions import SequenceOverflow
 from ..validation import MAX_VALUE
-from . import table_name
+from . import locked, table_name
 
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
 
-    from . import DrawRequest, ManyRequest
+    from . import ManyRequest
 
 # A bounded wait (timeout, rounded up to whole milliseconds; nowait: 1 ms, the
 # smallest lock_timeout there is, as 0 would mean "no limit") sets the
@@ -117,42 +118,63 @@ def upsert_sql(table: str, *, reset: bool, limited: bool = False) -> str:
     )
 
 
-def upsert_params(request: DrawRequest) -> list[int | str]:
+# The draw statements of a connection, formatted once per connection object:
+# index 1 with reset_value, +2 with a lock wait limit. A lookup in the
+# connection's __dict__ costs less than an lru_cache called with keywords.
+STATEMENTS = "_sequences_statements"
+
+
+def statements(connection: BaseDatabaseWrapper) -> tuple[str, ...]:
+    try:
+        return connection.__dict__[STATEMENTS]  # type: ignore[no-any-return]
+    except KeyError:
+        table = table_name(connection)
+        made = connection.__dict__[STATEMENTS] = tuple(
+            upsert_sql(table, reset=reset, limited=limited)
+            for limited in (False, True)
+            for reset in (False, True)
+        )
+        return made
+
+
+def upsert_params(
+    sequence_name: str, created_last: int, batch_size: int, reset_threshold: int | None
+) -> list[int | str]:
     """Parameters for :func:`upsert_sql`, shared with the SQLite backend."""
-    if request.reset_threshold is None:
-        return [
-            request.sequence_name,
-            request.created_last,
-            request.batch_size,
-            request.overflow_threshold,
-        ]
-    return [
-        request.sequence_name,
-        request.created_last,
-        request.reset_threshold,
-        request.created_last,
-        request.batch_size,
-    ]
+    if reset_threshold is None:
+        return [sequence_name, created_last, batch_size, MAX_VALUE - batch_size]
+    return [sequence_name, created_last, reset_threshold, created_last, batch_size]
 
 
-def draw(connection: BaseDatabaseWrapper, request: DrawRequest) -> int | None:
-    timeout = request.timeout
-    sql = upsert_sql(
-        table_name(connection),
-        reset=request.reset_threshold is not None,
-        limited=timeout is not None,
-    )
-    params = upsert_params(request)
+def draw(
+    connection: BaseDatabaseWrapper,
+    sequence_name: str,
+    created_last: int,
+    batch_size: int,
+    reset_threshold: int | None,
+    timeout: float | None,
+) -> int | None:
+    if reset_threshold is None:
+        params: list[int | str] = [sequence_name, created_last, batch_size, MAX_VALUE - batch_size]
+        index = 0
+    else:
+        params = [sequence_name, created_last, reset_threshold, created_last, batch_size]
+        index = 1
     if timeout is not None:
         params.insert(0, lock_timeout_setting(timeout))
-    started = time.monotonic()
+        index += 2
+    try:
+        sql = connection.__dict__[STATEMENTS][index]
+    except KeyError:
+        sql = statements(connection)[index]
+    started = monotonic()
     try:
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             row = cursor.fetchone()
     except OperationalError as exc:
         if _sqlstate(exc) == LOCK_NOT_AVAILABLE:  # timeout, or the caller's lock_timeout
-            raise request.locked(started) from exc
+            raise locked(sequence_name, connection.alias, started, timeout) from exc
         raise
     return None if row is None or row[0] is None else int(row[0])
 
