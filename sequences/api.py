@@ -471,9 +471,12 @@ def bounded_lock_wait(sequence_name: str, using: str, timeout: float | None) -> 
         elif vendor == "sqlite":
             from .backends.sqlite import busy_timeout_ms
 
-            saved = int(cursor.execute("PRAGMA busy_timeout").fetchone()[0])
+            # On the sqlite3 connection, as the draw does: in process, and
+            # not in Django's query log.
+            driver_connection = connection.connection
+            saved = int(driver_connection.execute("PRAGMA busy_timeout").fetchone()[0])
             restore = f"PRAGMA busy_timeout = {saved:d}"
-            cursor.execute(f"PRAGMA busy_timeout = {busy_timeout_ms(timeout):d}")
+            driver_connection.execute(f"PRAGMA busy_timeout = {busy_timeout_ms(timeout):d}")
     started = time.monotonic()
     try:
         yield
