@@ -71,6 +71,10 @@ def _setup(backend: str) -> str:
     name = str(entry["NAME"])
     databases.drop_database(backend, name)
     databases.create_database(backend, name)
+    if backend == "sqlite":  # as the harness's databases: a file in WAL mode
+        import sqlite3
+
+        sqlite3.connect(name).execute("PRAGMA journal_mode = WAL").connection.close()
 
     import django
     from django.conf import settings as django_settings
@@ -190,9 +194,13 @@ class Path_:
         return self.name
 
     def ours(self) -> None:
-        from sequences import get_next_values
+        # What a caller writes: get_next_value for one value, get_next_values for a batch.
+        from sequences import get_next_value, get_next_values
 
-        get_next_values(self.batch_size, self.next_name(), **self.options)
+        if self.batch_size == 1:
+            get_next_value(self.next_name(), **self.options)
+        else:
+            get_next_values(self.batch_size, self.next_name(), **self.options)
 
     def floor(self) -> None:
         from django.db import connection
@@ -442,7 +450,7 @@ def write_section(path: Path, label: str, section: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--backends", default=",".join(BACKENDS))
-    parser.add_argument("--calls", type=int, default=2000)
+    parser.add_argument("--calls", type=int, default=500)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--output", type=Path, help="Markdown file to write the section to.")
     parser.add_argument("--label", default="Results", help="The section's title in --output.")
