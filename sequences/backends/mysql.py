@@ -40,6 +40,8 @@ MAX_LOCK_WAIT_TIMEOUT = 1073741824
 # Past 2**63 - 1 the new value is NULL, which the NOT NULL column refuses
 # (error 1048 in strict mode, Django's default and the server's since 10.2.4).
 ADVANCE = "IF(last <= %s, last + %s, NULL)"
+# The same for one value, the common call: two parameters instead of four.
+ADVANCE_ONE = f"IF(last < {MAX_VALUE:d}, last + 1, NULL)"
 
 # reset_value: at or above reset_value - batch_size, start again.
 ADVANCE_OR_RESET = "IF(last >= %s, %s, last + %s)"
@@ -66,18 +68,18 @@ def lock_wait_timeout(seconds: float) -> int:
     return min(math.ceil(seconds), MAX_LOCK_WAIT_TIMEOUT)
 
 
-@lru_cache(maxsize=64)
-def upsert_sql(table: str, *, reset: bool, limited: bool) -> str:
+#: The advance of each kind of draw, by index: one value, a batch, reset_value.
+ADVANCES = (ADVANCE_ONE, ADVANCE, ADVANCE_OR_RESET)
+
+
+def upsert_sql(table: str, kind: int, limited: bool) -> str:
     """The draw statement; ``limited`` takes the lock wait limit as its first parameter."""
-    return UPSERT.format(
-        nowait=LIMITED if limited else "",
-        table=table,
-        advance=ADVANCE_OR_RESET if reset else ADVANCE,
-    )
+    return UPSERT.format(nowait=LIMITED if limited else "", table=table, advance=ADVANCES[kind])
 
 
 # The draw statements of a connection, formatted once per connection object:
-# index 1 with reset_value, +2 with a lock wait limit.
+# index 0 for one value, 1 for a batch, 2 with reset_value; +3 with a lock
+# wait limit.
 STATEMENTS = "_sequences_statements"
 
 
@@ -87,9 +89,9 @@ def statements(connection: BaseDatabaseWrapper) -> tuple[str, ...]:
     except KeyError:
         table = table_name(connection)
         made = connection.__dict__[STATEMENTS] = tuple(
-            upsert_sql(table, reset=reset, limited=limited)
+            upsert_sql(table, kind, limited)
             for limited in (False, True)
-            for reset in (False, True)
+            for kind in range(len(ADVANCES))
         )
         return made
 
@@ -102,11 +104,20 @@ def draw(
     reset_threshold: int | None,
     timeout: float | None,
 ) -> int | None:
-    if reset_threshold is None:
-        params: list[int | str] = [sequence_name, created_last, MAX_VALUE - batch_size, batch_size]
+    if reset_threshold is not None:
+        params: list[int | str] = [
+            sequence_name,
+            created_last,
+            reset_threshold,
+            created_last,
+            batch_size,
+        ]
+        index = 2
+    elif batch_size == 1:
+        params = [sequence_name, created_last]
         index = 0
     else:
-        params = [sequence_name, created_last, reset_threshold, created_last, batch_size]
+        params = [sequence_name, created_last, MAX_VALUE - batch_size, batch_size]
         index = 1
     if timeout is not None:
         if not getattr(connection, "mysql_is_mariadb", False):
@@ -118,7 +129,7 @@ def draw(
                 connection, sequence_name, created_last, batch_size, reset_threshold, timeout
             )
         params.insert(0, lock_wait_timeout(timeout))
-        index += 2
+        index += 3
     try:
         sql = connection.__dict__[STATEMENTS][index]
     except KeyError:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import time
-from functools import lru_cache
 from time import monotonic
 from typing import TYPE_CHECKING, Any
 
@@ -61,6 +60,9 @@ LIMITED = (
 # Advance by batch_size while that stays <= 2**63 - 1; past that, no row comes
 # back and the caller raises SequenceOverflow.
 ADVANCE = "seq.last + %s WHERE seq.last <= %s"
+# The same for one value, the common call: two parameters (name, initial
+# value) instead of four, which the driver adapts on every call.
+ADVANCE_ONE = f"seq.last + 1 WHERE seq.last < {MAX_VALUE:d}"
 
 # reset_value: at or above reset_value - batch_size, start again.
 ADVANCE_OR_RESET = "CASE WHEN seq.last >= %s THEN %s ELSE seq.last + %s END"
@@ -110,17 +112,19 @@ LOCK_NOT_AVAILABLE = "55P03"
 NOT_NULL_VIOLATION = "23502"
 
 
-@lru_cache(maxsize=64)
-def upsert_sql(table: str, *, reset: bool, limited: bool = False) -> str:
+#: The advance of each kind of draw, by index: one value, a batch, reset_value.
+ADVANCES = (ADVANCE_ONE, ADVANCE, ADVANCE_OR_RESET)
+
+
+def upsert_sql(table: str, kind: int, limited: bool) -> str:
     """The draw statement; ``limited`` takes the lock_timeout as its first parameter."""
-    return (LIMITED if limited else UPSERT).format(
-        table=table, advance=ADVANCE_OR_RESET if reset else ADVANCE
-    )
+    return (LIMITED if limited else UPSERT).format(table=table, advance=ADVANCES[kind])
 
 
 # The draw statements of a connection, formatted once per connection object:
-# index 1 with reset_value, +2 with a lock wait limit. A lookup in the
-# connection's __dict__ costs less than an lru_cache called with keywords.
+# index 0 for one value, 1 for a batch, 2 with reset_value; +3 with a lock
+# wait limit. A lookup in the connection's __dict__ costs less than an
+# lru_cache called with keywords.
 STATEMENTS = "_sequences_statements"
 
 
@@ -130,20 +134,11 @@ def statements(connection: BaseDatabaseWrapper) -> tuple[str, ...]:
     except KeyError:
         table = table_name(connection)
         made = connection.__dict__[STATEMENTS] = tuple(
-            upsert_sql(table, reset=reset, limited=limited)
+            upsert_sql(table, kind, limited)
             for limited in (False, True)
-            for reset in (False, True)
+            for kind in range(len(ADVANCES))
         )
         return made
-
-
-def upsert_params(
-    sequence_name: str, created_last: int, batch_size: int, reset_threshold: int | None
-) -> list[int | str]:
-    """Parameters for :func:`upsert_sql`, shared with the SQLite backend."""
-    if reset_threshold is None:
-        return [sequence_name, created_last, batch_size, MAX_VALUE - batch_size]
-    return [sequence_name, created_last, reset_threshold, created_last, batch_size]
 
 
 def draw(
@@ -154,15 +149,24 @@ def draw(
     reset_threshold: int | None,
     timeout: float | None,
 ) -> int | None:
-    if reset_threshold is None:
-        params: list[int | str] = [sequence_name, created_last, batch_size, MAX_VALUE - batch_size]
+    if reset_threshold is not None:
+        params: list[int | str] = [
+            sequence_name,
+            created_last,
+            reset_threshold,
+            created_last,
+            batch_size,
+        ]
+        index = 2
+    elif batch_size == 1:
+        params = [sequence_name, created_last]
         index = 0
     else:
-        params = [sequence_name, created_last, reset_threshold, created_last, batch_size]
+        params = [sequence_name, created_last, batch_size, MAX_VALUE - batch_size]
         index = 1
     if timeout is not None:
         params.insert(0, lock_timeout_setting(timeout))
-        index += 2
+        index += 3
     try:
         sql = connection.__dict__[STATEMENTS][index]
     except KeyError:

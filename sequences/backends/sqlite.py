@@ -43,11 +43,21 @@ def draw(
     reset_threshold: int | None,
     timeout: float | None,
 ) -> int | None:
-    if reset_threshold is None:
-        params: list[int | str] = [sequence_name, created_last, batch_size, MAX_VALUE - batch_size]
+    # The statements and parameters are PostgreSQL's (without a lock_timeout).
+    if reset_threshold is not None:
+        params: list[int | str] = [
+            sequence_name,
+            created_last,
+            reset_threshold,
+            created_last,
+            batch_size,
+        ]
+        index = 2
+    elif batch_size == 1:
+        params = [sequence_name, created_last]
         index = 0
     else:
-        params = [sequence_name, created_last, reset_threshold, created_last, batch_size]
+        params = [sequence_name, created_last, batch_size, MAX_VALUE - batch_size]
         index = 1
     try:
         sql = connection.__dict__[STATEMENTS][index]
