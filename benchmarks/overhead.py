@@ -5,20 +5,25 @@
 
 Two measurements of the same thing, so that each checks the other:
 
-- **profile**: cProfile's own time (``tottime``) of every function whose file
-  is in the ``sequences`` package, plus the built-ins those functions call
-  (``isinstance``, ``time.monotonic``...; from cProfile's per-caller figures),
-  minus the profiler's own cost per profiled call, calibrated on an empty
-  function in the same process. Django (``connections[...]``, the router,
-  ``connection.cursor()``) and the driver are left out. Median of the
-  repetitions.
-- **differential**: ``time.process_time()`` of ``calls`` draws against the
-  same number of the draw's own statement sent through Django's
+- **profile**: cProfile's own time (``tottime``, wall clock) of every function
+  whose file is in the ``sequences`` package, plus the built-ins those
+  functions call (``isinstance``, ``time.monotonic``...; from cProfile's
+  per-caller figures), minus the profiler's own cost per profiled call,
+  calibrated on an empty function in the same process. Django
+  (``connections[...]``, the router, ``connection.cursor()``) and the driver
+  are left out. It overstates small Python functions (the calibration takes
+  back only part of the profiler's cost): read it as an upper bound, and to
+  compare runs.
+- **difference**: ``time.process_time()`` of ``calls`` draws against the same
+  number of the draw's own statement sent through Django's
   ``connection.cursor()`` (captured from the draw, so the same SQL and
   parameters), in the same transaction shape, over ``repeat`` interleaved
-  repetitions: median, and the min-max spread. It includes the Django calls
-  this package makes that the floor does not (the router, the connection
-  lookup) and everything else the draw adds, such as extra statements.
+  repetitions. It includes the Django calls this package makes that the floor
+  does not (the router, the connection lookup) and everything else the draw
+  adds, such as SQLite's PRAGMAs. Its noise is that of the whole call.
+
+On a shared machine other work only ever adds time, so the least of the
+repetitions is the steadiest figure; medians and spreads are reported too.
 
 Each path runs in two transaction shapes: every draw in its own ``atomic()``,
 and all the draws of a repetition inside one outer ``atomic()``. Each backend
@@ -33,6 +38,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import json
+import math
 import os
 import pstats
 import re
@@ -241,9 +247,16 @@ def _profiled(
 
 def _differential(
     ours: Callable[[], None], floor: Callable[[], None], calls: int, repeat: int, outer: bool
-) -> list[float]:
-    """Per-call process CPU of ``ours`` minus ``floor``, one figure per repetition."""
+) -> dict[str, float]:
+    """Per-call process CPU of ``ours`` minus ``floor``, in microseconds.
+
+    ``envelope``: the least CPU of a repetition of ours minus the least of
+    the floor's (a busy machine only ever adds, so the lower envelopes are
+    the steadiest figures); ``median``, ``min``, ``max``: of the paired
+    differences of the repetitions.
+    """
     differences = []
+    least = {"ours": math.inf, "floor": math.inf}
     _run(ours, max(10, calls // 10), outer)  # warm both
     _run(floor, max(10, calls // 10), outer)
     for index in range(repeat):
@@ -253,8 +266,9 @@ def _differential(
             began = time.process_time()
             _run(function, calls, outer)
             timings[label] = time.process_time() - began
+            least[label] = min(least[label], timings[label])
         differences.append((timings["ours"] - timings["floor"]) / calls)
-    return differences
+    return {**_summary(differences), "envelope": (least["ours"] - least["floor"]) / calls * 1e6}
 
 
 def _summary(samples: list[float]) -> dict[str, float]:
@@ -321,8 +335,8 @@ def worker(backend: str, calls: int, repeat: int) -> dict[str, Any]:
                     _profiled(path, calls, outer, package, overhead) for _ in range(repeat)
                 ]
                 entry[f"profile_{shape}"] = _summary(profiled)
-                entry[f"differential_{shape}"] = _summary(
-                    _differential(path.ours, path.floor, calls, repeat, outer)
+                entry[f"differential_{shape}"] = _differential(
+                    path.ours, path.floor, calls, repeat, outer
                 )
             results["paths"][label] = entry
 
@@ -364,7 +378,15 @@ def worker(backend: str, calls: int, repeat: int) -> dict[str, Any]:
 
 
 def _us(summary: dict[str, float]) -> str:
-    return f"{summary['median']:.1f} ({summary['min']:.1f} to {summary['max']:.1f})"
+    """Least, then median (and most): the least is the steadiest on a busy machine."""
+    return f"{summary['min']:.1f} · {summary['median']:.1f} (max {summary['max']:.1f})"
+
+
+def _diff(summary: dict[str, float]) -> str:
+    return (
+        f"{summary['envelope']:.1f} · {summary['median']:.1f} "
+        f"({summary['min']:.1f} to {summary['max']:.1f})"
+    )
 
 
 def report(results: list[dict[str, Any]], label: str) -> str:
@@ -375,7 +397,9 @@ def report(results: list[dict[str, Any]], label: str) -> str:
     lines += [
         f"{first['calls']} draws per repetition, {first['repeat']} repetitions; "
         f"Python {sys.version.split()[0]}, Django {_django_version()}. Microseconds of client "
-        "CPU per call: median (min to max of the repetitions).",
+        "CPU per call. *profile* and *whole call*: least · median (max) of the repetitions. "
+        "*difference*: least of ours minus least of the floor · median of the paired "
+        "differences (min to max).",
         "",
     ]
     for result in results:
@@ -386,14 +410,14 @@ def report(results: list[dict[str, Any]], label: str) -> str:
             "makes.".format(*result["profiler_overhead_us"]),
             "",
             "| path | statements | profile, own atomic() | profile, one outer atomic() "
-            "| differential, own atomic() | differential, outer |",
+            "| difference, own atomic() | difference, outer |",
             "|---|---:|---:|---:|---:|---:|",
         ]
         for path, entry in result["paths"].items():
             lines.append(
                 f"| {path} | {entry['statements']} | {_us(entry['profile_atomic'])} | "
-                f"{_us(entry['profile_outer'])} | {_us(entry['differential_atomic'])} | "
-                f"{_us(entry['differential_outer'])} |"
+                f"{_us(entry['profile_outer'])} | {_diff(entry['differential_atomic'])} | "
+                f"{_diff(entry['differential_outer'])} |"
             )
         lines += [
             "",
@@ -450,8 +474,8 @@ def write_section(path: Path, label: str, section: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--backends", default=",".join(BACKENDS))
-    parser.add_argument("--calls", type=int, default=500)
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--calls", type=int, default=100, help="Draws per repetition.")
+    parser.add_argument("--repeat", type=int, default=15, help="Repetitions (interleaved).")
     parser.add_argument("--output", type=Path, help="Markdown file to write the section to.")
     parser.add_argument("--label", default="Results", help="The section's title in --output.")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
