@@ -70,9 +70,16 @@ def draw(
                 cursor.execute(sql, params)
                 row = cursor.fetchone()
             else:
-                with _busy_timeout(connection, timeout):
+                # _busy_timeout written out: a generator per call costs more
+                # than the three PRAGMAs' own Python.
+                raw = connection.connection
+                saved = raw.execute(BUSY_TIMEOUT).fetchone()[0]
+                raw.execute(SET_BUSY_TIMEOUT % busy_timeout_ms(timeout))
+                try:
                     cursor.execute(sql, params)
                     row = cursor.fetchone()
+                finally:
+                    raw.execute(SET_BUSY_TIMEOUT % int(saved))
         except OperationalError as exc:
             # "database is locked": the busy timeout ran out, or (at once) a
             # transaction that has read tried to start writing while another
@@ -137,12 +144,17 @@ def _busy_timeout(connection: BaseDatabaseWrapper, seconds: float | None) -> Ite
         yield
         return
     raw = connection.connection
-    saved = int(raw.execute("PRAGMA busy_timeout").fetchone()[0])
-    raw.execute(f"PRAGMA busy_timeout = {busy_timeout_ms(seconds):d}")
+    saved = raw.execute(BUSY_TIMEOUT).fetchone()[0]
+    raw.execute(SET_BUSY_TIMEOUT % busy_timeout_ms(seconds))
     try:
         yield
     finally:
-        raw.execute(f"PRAGMA busy_timeout = {saved:d}")
+        raw.execute(SET_BUSY_TIMEOUT % int(saved))
+
+
+BUSY_TIMEOUT = "PRAGMA busy_timeout"
+# A PRAGMA takes no bound parameter: the value is written in, as an int.
+SET_BUSY_TIMEOUT = "PRAGMA busy_timeout = %d"
 
 
 #: busy_timeout is an int of milliseconds.
