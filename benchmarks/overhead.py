@@ -444,20 +444,23 @@ def _django_version() -> str:
 
 HEADER = """# This package's own CPU per draw
 
-Written by `python -m benchmarks.overhead --output benchmarks/RESULTS-overhead.md --label NAME`;
-see the script's docstring for the two methods. *profile*: cProfile's own time of the
-`sequences` package and the built-ins it calls, less the profiler's calibrated cost per call.
-*differential*: process CPU of a draw minus that of its draw statement sent through Django's
-cursor, in the same transaction shape (it also counts the Django calls the draw makes, such as
-the router, and any extra statement). Target (issue 16): at most 10 us on PostgreSQL.
+Written by `python -m benchmarks.overhead --output benchmarks/RESULTS-overhead.md --label NAME`
+(see the script's docstring). Microseconds of client CPU per call, on a shared 2-core machine.
 
-Read the *profile* as an upper bound and a comparison between runs, not as the true cost: on
-this machine cProfile makes small Python functions several times slower than they run
-unprofiled (`check_arguments` alone: 0.9 us unprofiled, about 8 us profiled), more than the
-calibration on an empty function takes back. The *differential* is unprofiled but carries the
-noise of the whole call (hundreds of microseconds of Django, driver and `atomic()` on a shared
-2-core machine): its spread says how far to trust it; the outer-transaction figure is the
-steadier of the two.
+- *profile*: cProfile's own time of the `sequences` package and of the built-ins it calls, less
+  the profiler's calibrated cost per call. An upper bound: cProfile makes small Python functions
+  several times slower than they run (`check_arguments` alone: 0.9 us unprofiled, about 8 us
+  profiled), more than the calibration on an empty function takes back. Good for comparing runs.
+- *difference*: process CPU of a draw minus that of its own statement sent through Django's
+  cursor, in the same transaction shape. Unprofiled, and it also counts the Django calls the
+  draw makes (the router, `connections[alias]`) and any extra statement (SQLite's PRAGMAs),
+  but it carries the noise of the whole call (hundreds of microseconds of Django, driver and
+  `atomic()`): small figures, and negative ones, are within that noise.
+- Other work on the machine only ever adds time: the first figure of each cell, the least of
+  the repetitions (for *difference*: the least of ours minus the least of the floor), is the
+  steadiest. The median and the spread follow.
+
+Target (issue 16): at most 10 us on PostgreSQL.
 """
 
 

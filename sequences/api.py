@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, router, transaction
+from django.db import DatabaseError, connections, router, transaction
 
 from . import conf
 from .backends import ManyRequest, get_draw_function, get_draw_many_function
@@ -28,9 +28,6 @@ if TYPE_CHECKING:
 def _write_alias(using: str | None) -> str:
     if using is not None:
         return using
-    if not router.routers:
-        # What the router answers without a router: no call through it per draw.
-        return DEFAULT_DB_ALIAS
     from .models import Sequence
 
     return router.db_for_write(Sequence)
