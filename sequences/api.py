@@ -6,6 +6,7 @@ get_next_value`` works before ``django.setup()``.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Iterable, Iterator
@@ -22,15 +23,23 @@ from .replication import record_draw
 from .validation import MAX_VALUE, check_arguments, check_int, check_name, check_timeout
 
 if TYPE_CHECKING:
+    from .models import Sequence as SequenceModel
     from .models import SequenceChange
+
+
+@functools.cache
+def _sequence_model() -> type[SequenceModel]:
+    # An import statement in a function costs about a microsecond on every
+    # call, even of a module already imported: more than the router's answer.
+    from .models import Sequence
+
+    return Sequence
 
 
 def _write_alias(using: str | None) -> str:
     if using is not None:
         return using
-    from .models import Sequence
-
-    return router.db_for_write(Sequence)
+    return router.db_for_write(_sequence_model())
 
 
 def wait_limit(nowait: bool, timeout: float | None) -> float | None:
