@@ -18,8 +18,8 @@ Two measurements of the same thing, so that each checks the other:
   number of the draw's own statement sent through Django's
   ``connection.cursor()`` (captured from the draw, so the same SQL and
   parameters), in the same transaction shape, over ``repeat`` interleaved
-  repetitions. It includes the Django calls this package makes that the floor
-  does not (the router, the connection lookup) and everything else the draw
+  repetitions. It includes the Django call this package makes that the floor
+  does not (the router) and everything else the draw
   adds, such as SQLite's PRAGMAs. Its noise is that of the whole call.
 
 On a shared machine other work only ever adds time, so the least of the
@@ -452,8 +452,8 @@ Written by `python -m benchmarks.overhead --output benchmarks/RESULTS-overhead.m
   several times slower than they run (`check_arguments` alone: 0.9 us unprofiled, about 8 us
   profiled), more than the calibration on an empty function takes back. Good for comparing runs.
 - *difference*: process CPU of a draw minus that of its own statement sent through Django's
-  cursor, in the same transaction shape. Unprofiled, and it also counts the Django calls the
-  draw makes (the router, `connections[alias]`) and any extra statement (SQLite's PRAGMAs),
+  cursor, in the same transaction shape. Unprofiled, and it also counts the Django call the
+  draw makes that the floor does not (the router) and any extra statement (SQLite's PRAGMAs),
   but it carries the noise of the whole call (hundreds of microseconds of Django, driver and
   `atomic()`): small figures, and negative ones, are within that noise.
 - Other work on the machine only ever adds time: the first figure of each cell, the least of
