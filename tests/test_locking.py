@@ -113,8 +113,6 @@ def test_timeouts_without_contention_draw_normally(in_transaction, draw_path):
 def test_each_timed_call_is_one_statement(in_transaction, vendor):
     get_next_value("one")
     calls = [lambda: get_next_value("one", timeout=1.5), lambda: get_next_value("new", timeout=2)]
-    if vendor == "sqlite":  # its busy timeout is set by in-process PRAGMAs
-        calls = []
     for call in calls:
         with CaptureQueriesContext(connections["default"]) as queries:
             call()

@@ -146,3 +146,39 @@ def test_bad_input_writes_nothing(db):
         with pytest.raises((TypeError, ValueError)):
             get_next_value("untouched", **bad)
     assert get_last_value("untouched") is None
+
+
+EDGES: list[Any] = [None, -1, 0, 1, 2, 5, MAX - 1, MAX, MAX + 1, True, False, 1.0, IntLike(3)]
+
+
+@pytest.mark.parametrize("function", ["get_next_value", "get_next_values"])
+def test_a_name_drawn_before_gets_every_check_of_the_other_arguments(db, function):
+    """The draw checks the common argument types inline; what it refuses, check_arguments does.
+
+    A name that passed once is not checked again, so the other arguments are
+    the whole check: every combination of edge values that check_arguments
+    refuses is refused the same way, before any SQL.
+    """
+    from sequences.validation import check_arguments
+
+    get_next_value("seen")
+    refused = 0
+    with CaptureQueriesContext(connections["default"]) as queries:
+        for initial in EDGES:
+            for reset in EDGES:
+                for batch in EDGES if function == "get_next_values" else [1]:
+                    try:
+                        check_arguments("seen", initial, reset, batch)
+                    except (TypeError, ValueError) as exc:
+                        expected: Exception = exc
+                    else:
+                        continue
+                    refused += 1
+                    with pytest.raises(type(expected)) as raised:
+                        if function == "get_next_values":
+                            get_next_values(batch, "seen", initial, reset)
+                        else:
+                            get_next_value("seen", initial, reset)
+                    assert str(raised.value) == str(expected), (initial, reset, batch)
+    assert len(queries) == 0, queries.captured_queries
+    assert refused > 100

@@ -1,15 +1,28 @@
 """One module per database vendor, each with the fastest correct statement it has.
 
-Every backend module exposes ``draw(connection, request) -> int | None``: it
-takes ``request.batch_size`` values from the sequence inside the caller's
-transaction and returns the new last value, or ``None`` when the sequence
-would pass :data:`~sequences.validation.MAX_VALUE`.
+Every backend module exposes ``draw(connection, sequence_name, created_last,
+batch_size, reset_threshold, timeout) -> int | None``: it takes ``batch_size``
+values from the sequence inside the caller's transaction and returns the new
+last value, or ``None`` when the sequence would pass
+:data:`~sequences.validation.MAX_VALUE`. The arguments, checked by the caller:
+
+- ``created_last``: ``last`` of a sequence created by this call,
+  ``initial_value + batch_size - 1``;
+- ``reset_threshold``: with ``reset_value``, when ``last`` is at or above it,
+  start again at ``initial_value`` (``reset_value - batch_size``, so that no
+  value drawn reaches ``reset_value``); ``None`` without ``reset_value``;
+- ``timeout``: the longest the call waits for the row lock, in seconds:
+  ``None`` waits as the connection does, ``0.0`` is ``nowait``.
+
+Positional arguments rather than a request object: the draw is the hot path,
+and a frozen dataclass (whose ``__init__`` sets each field through
+``object.__setattr__``) was one of the larger items in its profile
+(``python -m benchmarks.overhead``).
 """
 
 from __future__ import annotations
 
 import time
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -17,47 +30,18 @@ from typing import TYPE_CHECKING
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from ..exceptions import SequenceLocked
-from ..validation import MAX_VALUE
 
 if TYPE_CHECKING:
-    DrawFunction = Callable[[BaseDatabaseWrapper, "DrawRequest"], "int | None"]
+    DrawFunction = Callable[
+        [BaseDatabaseWrapper, str, int, int, "int | None", "float | None"], "int | None"
+    ]
 
 
-@dataclass(frozen=True, slots=True)
-class DrawRequest:
-    """What one call of ``get_next_value(s)`` asks of a backend."""
-
-    sequence_name: str
-    using: str
-    #: ``last`` of a sequence created by this call: ``initial_value + batch_size - 1``.
-    created_last: int
-    batch_size: int
-    #: With ``reset_value``: when ``last`` is at or above this, start again at
-    #: ``initial_value`` (``reset_value - batch_size``, so that no value drawn
-    #: reaches ``reset_value``). ``None`` without ``reset_value``.
-    reset_threshold: int | None
-    nowait: bool
-    #: The longest this call waits for the row lock, in seconds: ``None``
-    #: waits as the connection does, ``0.0`` is ``nowait`` (which sets it).
-    timeout: float | None = None
-
-    def __post_init__(self) -> None:
-        if self.nowait and self.timeout != 0:
-            object.__setattr__(self, "timeout", 0.0)
-
-    def locked(self, started: float) -> SequenceLocked:
-        """The error for a lock wait that gave up; ``started`` is ``time.monotonic()``."""
-        return SequenceLocked(
-            self.sequence_name,
-            self.using,
-            waited=time.monotonic() - started,
-            timeout=self.timeout,
-        )
-
-    @property
-    def overflow_threshold(self) -> int:
-        """The highest ``last`` that can still advance by ``batch_size``."""
-        return MAX_VALUE - self.batch_size
+def locked(
+    sequence_name: str, using: str, started: float, timeout: float | None
+) -> SequenceLocked:
+    """The error for a lock wait that gave up; ``started`` is ``time.monotonic()``."""
+    return SequenceLocked(sequence_name, using, waited=time.monotonic() - started, timeout=timeout)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +53,7 @@ class ManyRequest:
     using: str
     #: ``last`` of a sequence created by this call.
     initial_value: int
-    #: As :attr:`DrawRequest.timeout`: ``None`` waits as the connection does.
+    #: As a draw's ``timeout``: ``None`` waits as the connection does.
     timeout: float | None
 
     def locked(self, started: float) -> SequenceLocked:
@@ -104,23 +88,35 @@ def get_draw_many_function(connection: BaseDatabaseWrapper) -> DrawManyFunction 
     return None
 
 
-# Quoted once per connection object, not on every call of get_next_value.
-_table_names: weakref.WeakKeyDictionary[BaseDatabaseWrapper, str] = weakref.WeakKeyDictionary()
+# Quoted once per connection object, not on every call of get_next_value; in
+# the connection's __dict__, where the lookup costs less than a weak reference.
+TABLE_ATTRIBUTE = "_sequences_table"
+DRAW_ATTRIBUTE = "_sequences_draw"
 
 
 def table_name(connection: BaseDatabaseWrapper) -> str:
     """The sequences table, quoted, as the model's ``_meta`` names it (relabelling works)."""
     try:
-        return _table_names[connection]
+        return connection.__dict__[TABLE_ATTRIBUTE]  # type: ignore[no-any-return]
     except KeyError:
         from ..models import Sequence
 
-        quoted = _table_names[connection] = connection.ops.quote_name(Sequence._meta.db_table)
+        quoted = connection.ops.quote_name(Sequence._meta.db_table)
+        connection.__dict__[TABLE_ATTRIBUTE] = quoted
         return quoted
 
 
 def get_draw_function(connection: BaseDatabaseWrapper) -> DrawFunction:
-    """Pick the backend module for ``connection``'s vendor."""
+    """Pick the backend module for ``connection``'s vendor (once per connection object)."""
+    try:
+        return connection.__dict__[DRAW_ATTRIBUTE]  # type: ignore[no-any-return]
+    except KeyError:
+        pass
+    draw = connection.__dict__[DRAW_ATTRIBUTE] = _pick_draw_function(connection)
+    return draw
+
+
+def _pick_draw_function(connection: BaseDatabaseWrapper) -> DrawFunction:
     vendor = connection.vendor
     if vendor == "postgresql":
         from . import postgresql

@@ -16,27 +16,34 @@ not fair: a waiter that polls can be overtaken by one that queues.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from django.db import DatabaseError, transaction
 
 from ..exceptions import SequenceLocked
+from ..validation import MAX_VALUE
+from . import locked
 
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
-
-    from . import DrawRequest
 
 #: The first and the longest pause between two tries of a bounded wait.
 FIRST_RETRY_DELAY = 0.005
 MAX_RETRY_DELAY = 0.1
 
 
-def draw(connection: BaseDatabaseWrapper, request: DrawRequest) -> int | None:
-    timeout = request.timeout
+def draw(
+    connection: BaseDatabaseWrapper,
+    sequence_name: str,
+    created_last: int,
+    batch_size: int,
+    reset_threshold: int | None,
+    timeout: float | None,
+) -> int | None:
+    request = _Request(sequence_name, connection.alias, created_last, batch_size, reset_threshold)
     started = time.monotonic()
     if timeout is None or timeout == 0:
-        return _draw_once(connection, request, nowait=timeout == 0, started=started)
+        return _draw_once(connection, request, timeout=timeout, started=started)
     deadline = started + timeout
     delay = FIRST_RETRY_DELAY
     while True:
@@ -44,35 +51,44 @@ def draw(connection: BaseDatabaseWrapper, request: DrawRequest) -> int | None:
             # The savepoint keeps the caller's transaction usable after a
             # refused try (PostgreSQL aborts it otherwise).
             with transaction.atomic(using=request.using):
-                return _draw_once(connection, request, nowait=True, started=started)
+                return _draw_once(connection, request, timeout=timeout, started=started)
         except SequenceLocked:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise request.locked(started) from None
+                raise locked(sequence_name, request.using, started, timeout) from None
             time.sleep(min(delay, remaining))
             delay = min(delay * 2, MAX_RETRY_DELAY)
 
 
+class _Request(NamedTuple):
+    sequence_name: str
+    using: str
+    created_last: int
+    batch_size: int
+    reset_threshold: int | None
+
+
 def _draw_once(
-    connection: BaseDatabaseWrapper, request: DrawRequest, *, nowait: bool, started: float
+    connection: BaseDatabaseWrapper, request: _Request, *, timeout: float | None, started: float
 ) -> int | None:
+    """One try; ``timeout`` not ``None``: ``SELECT ... FOR UPDATE NOWAIT``."""
     from ..models import Sequence
 
     with transaction.atomic(using=request.using, savepoint=False):
-        rows = Sequence.objects.using(request.using).select_for_update(nowait=nowait)
+        rows = Sequence.objects.using(request.using).select_for_update(nowait=timeout is not None)
         try:
             sequence, created = rows.get_or_create(
                 name=request.sequence_name, defaults={"last": request.created_last}
             )
         except DatabaseError as exc:
             if _is_lock_error(connection, exc):
-                raise request.locked(started) from exc
+                raise locked(request.sequence_name, request.using, started, timeout) from exc
             raise
         if created:
             return request.created_last
         if request.reset_threshold is not None and sequence.last >= request.reset_threshold:
             sequence.last = request.created_last
-        elif sequence.last > request.overflow_threshold:
+        elif sequence.last > MAX_VALUE - request.batch_size:
             return None
         else:
             sequence.last += request.batch_size

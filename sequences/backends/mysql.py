@@ -11,18 +11,19 @@ from __future__ import annotations
 import math
 import time
 from functools import lru_cache
+from time import monotonic
 from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, OperationalError
 
 from ..exceptions import SequenceOverflow
 from ..validation import MAX_VALUE
-from . import table_name
+from . import locked, table_name
 
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
 
-    from . import DrawRequest, ManyRequest
+    from . import ManyRequest
 
 # MariaDB's SET STATEMENT changes a variable for one statement only, so the
 # caller's session keeps its own value on every outcome. The limit covers any
@@ -39,6 +40,8 @@ MAX_LOCK_WAIT_TIMEOUT = 1073741824
 # Past 2**63 - 1 the new value is NULL, which the NOT NULL column refuses
 # (error 1048 in strict mode, Django's default and the server's since 10.2.4).
 ADVANCE = "IF(last <= %s, last + %s, NULL)"
+# The same for one value, the common call: two parameters instead of four.
+ADVANCE_ONE = f"IF(last < {MAX_VALUE:d}, last + 1, NULL)"
 
 # reset_value: at or above reset_value - batch_size, start again.
 ADVANCE_OR_RESET = "IF(last >= %s, %s, last + %s)"
@@ -65,55 +68,80 @@ def lock_wait_timeout(seconds: float) -> int:
     return min(math.ceil(seconds), MAX_LOCK_WAIT_TIMEOUT)
 
 
-@lru_cache(maxsize=64)
-def upsert_sql(table: str, *, reset: bool, limited: bool) -> str:
+#: The advance of each kind of draw, by index: one value, a batch, reset_value.
+ADVANCES = (ADVANCE_ONE, ADVANCE, ADVANCE_OR_RESET)
+
+
+def upsert_sql(table: str, kind: int, limited: bool) -> str:
     """The draw statement; ``limited`` takes the lock wait limit as its first parameter."""
-    return UPSERT.format(
-        nowait=LIMITED if limited else "",
-        table=table,
-        advance=ADVANCE_OR_RESET if reset else ADVANCE,
-    )
+    return UPSERT.format(nowait=LIMITED if limited else "", table=table, advance=ADVANCES[kind])
 
 
-def draw(connection: BaseDatabaseWrapper, request: DrawRequest) -> int | None:
-    timeout = request.timeout
-    if timeout is not None and not getattr(connection, "mysql_is_mariadb", False):
-        # MySQL has no SET STATEMENT: take the portable path, which uses
-        # SELECT ... FOR UPDATE NOWAIT (retried until the timeout runs out).
-        from . import generic
+# The draw statements of a connection, formatted once per connection object:
+# index 0 for one value, 1 for a batch, 2 with reset_value; +3 with a lock
+# wait limit.
+STATEMENTS = "_sequences_statements"
 
-        return generic.draw(connection, request)
 
-    if request.reset_threshold is None:
+def statements(connection: BaseDatabaseWrapper) -> tuple[str, ...]:
+    try:
+        return connection.__dict__[STATEMENTS]  # type: ignore[no-any-return]
+    except KeyError:
+        table = table_name(connection)
+        made = connection.__dict__[STATEMENTS] = tuple(
+            upsert_sql(table, kind, limited)
+            for limited in (False, True)
+            for kind in range(len(ADVANCES))
+        )
+        return made
+
+
+def draw(
+    connection: BaseDatabaseWrapper,
+    sequence_name: str,
+    created_last: int,
+    batch_size: int,
+    reset_threshold: int | None,
+    timeout: float | None,
+) -> int | None:
+    if reset_threshold is not None:
         params: list[int | str] = [
-            request.sequence_name,
-            request.created_last,
-            request.overflow_threshold,
-            request.batch_size,
+            sequence_name,
+            created_last,
+            reset_threshold,
+            created_last,
+            batch_size,
         ]
+        index = 2
+    elif batch_size == 1:
+        params = [sequence_name, created_last]
+        index = 0
     else:
-        params = [
-            request.sequence_name,
-            request.created_last,
-            request.reset_threshold,
-            request.created_last,
-            request.batch_size,
-        ]
-    sql = upsert_sql(
-        table_name(connection),
-        reset=request.reset_threshold is not None,
-        limited=timeout is not None,
-    )
+        params = [sequence_name, created_last, MAX_VALUE - batch_size, batch_size]
+        index = 1
     if timeout is not None:
+        if not getattr(connection, "mysql_is_mariadb", False):
+            # MySQL has no SET STATEMENT: take the portable path, which uses
+            # SELECT ... FOR UPDATE NOWAIT (retried until the timeout runs out).
+            from . import generic
+
+            return generic.draw(
+                connection, sequence_name, created_last, batch_size, reset_threshold, timeout
+            )
         params.insert(0, lock_wait_timeout(timeout))
-    started = time.monotonic()
+        index += 3
+    try:
+        sql = connection.__dict__[STATEMENTS][index]
+    except KeyError:
+        sql = statements(connection)[index]
+    started = monotonic()
     try:
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             return int(cursor.lastrowid)
     except OperationalError as exc:
         if _errno(exc) == LOCK_WAIT_TIMEOUT:  # timeout, or innodb_lock_wait_timeout
-            raise request.locked(started) from exc
+            raise locked(sequence_name, connection.alias, started, timeout) from exc
         raise
     except IntegrityError as exc:
         if _errno(exc) == BAD_NULL:

@@ -9,19 +9,19 @@ from __future__ import annotations
 
 import math
 import time
-from functools import lru_cache
+from time import monotonic
 from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, OperationalError
 
 from ..exceptions import SequenceOverflow
 from ..validation import MAX_VALUE
-from . import table_name
+from . import locked, table_name
 
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
 
-    from . import DrawRequest, ManyRequest
+    from . import ManyRequest
 
 # A bounded wait (timeout, rounded up to whole milliseconds; nowait: 1 ms, the
 # smallest lock_timeout there is, as 0 would mean "no limit") sets the
@@ -60,6 +60,9 @@ LIMITED = (
 # Advance by batch_size while that stays <= 2**63 - 1; past that, no row comes
 # back and the caller raises SequenceOverflow.
 ADVANCE = "seq.last + %s WHERE seq.last <= %s"
+# The same for one value, the common call: two parameters (name, initial
+# value) instead of four, which the driver adapts on every call.
+ADVANCE_ONE = f"seq.last + 1 WHERE seq.last < {MAX_VALUE:d}"
 
 # reset_value: at or above reset_value - batch_size, start again.
 ADVANCE_OR_RESET = "CASE WHEN seq.last >= %s THEN %s ELSE seq.last + %s END"
@@ -109,50 +112,73 @@ LOCK_NOT_AVAILABLE = "55P03"
 NOT_NULL_VIOLATION = "23502"
 
 
-@lru_cache(maxsize=64)
-def upsert_sql(table: str, *, reset: bool, limited: bool = False) -> str:
+#: The advance of each kind of draw, by index: one value, a batch, reset_value.
+ADVANCES = (ADVANCE_ONE, ADVANCE, ADVANCE_OR_RESET)
+
+
+def upsert_sql(table: str, kind: int, limited: bool) -> str:
     """The draw statement; ``limited`` takes the lock_timeout as its first parameter."""
-    return (LIMITED if limited else UPSERT).format(
-        table=table, advance=ADVANCE_OR_RESET if reset else ADVANCE
-    )
+    return (LIMITED if limited else UPSERT).format(table=table, advance=ADVANCES[kind])
 
 
-def upsert_params(request: DrawRequest) -> list[int | str]:
-    """Parameters for :func:`upsert_sql`, shared with the SQLite backend."""
-    if request.reset_threshold is None:
-        return [
-            request.sequence_name,
-            request.created_last,
-            request.batch_size,
-            request.overflow_threshold,
+# The draw statements of a connection, formatted once per connection object:
+# index 0 for one value, 1 for a batch, 2 with reset_value; +3 with a lock
+# wait limit. A lookup in the connection's __dict__ costs less than an
+# lru_cache called with keywords.
+STATEMENTS = "_sequences_statements"
+
+
+def statements(connection: BaseDatabaseWrapper) -> tuple[str, ...]:
+    try:
+        return connection.__dict__[STATEMENTS]  # type: ignore[no-any-return]
+    except KeyError:
+        table = table_name(connection)
+        made = connection.__dict__[STATEMENTS] = tuple(
+            upsert_sql(table, kind, limited)
+            for limited in (False, True)
+            for kind in range(len(ADVANCES))
+        )
+        return made
+
+
+def draw(
+    connection: BaseDatabaseWrapper,
+    sequence_name: str,
+    created_last: int,
+    batch_size: int,
+    reset_threshold: int | None,
+    timeout: float | None,
+) -> int | None:
+    if reset_threshold is not None:
+        params: list[int | str] = [
+            sequence_name,
+            created_last,
+            reset_threshold,
+            created_last,
+            batch_size,
         ]
-    return [
-        request.sequence_name,
-        request.created_last,
-        request.reset_threshold,
-        request.created_last,
-        request.batch_size,
-    ]
-
-
-def draw(connection: BaseDatabaseWrapper, request: DrawRequest) -> int | None:
-    timeout = request.timeout
-    sql = upsert_sql(
-        table_name(connection),
-        reset=request.reset_threshold is not None,
-        limited=timeout is not None,
-    )
-    params = upsert_params(request)
+        index = 2
+    elif batch_size == 1:
+        params = [sequence_name, created_last]
+        index = 0
+    else:
+        params = [sequence_name, created_last, batch_size, MAX_VALUE - batch_size]
+        index = 1
     if timeout is not None:
         params.insert(0, lock_timeout_setting(timeout))
-    started = time.monotonic()
+        index += 3
+    try:
+        sql = connection.__dict__[STATEMENTS][index]
+    except KeyError:
+        sql = statements(connection)[index]
+    started = monotonic()
     try:
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             row = cursor.fetchone()
     except OperationalError as exc:
         if _sqlstate(exc) == LOCK_NOT_AVAILABLE:  # timeout, or the caller's lock_timeout
-            raise request.locked(started) from exc
+            raise locked(sequence_name, connection.alias, started, timeout) from exc
         raise
     return None if row is None or row[0] is None else int(row[0])
 

@@ -15,44 +15,77 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
+from time import monotonic
 from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, OperationalError
 
 from ..exceptions import SequenceOverflow
 from ..validation import MAX_VALUE
-from . import table_name
-from .postgresql import upsert_params, upsert_sql
+from . import locked, table_name
+from .postgresql import STATEMENTS, statements
 
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
-    from django.db.backends.utils import CursorWrapper
 
-    from . import DrawRequest, ManyRequest
+    from . import ManyRequest
 
 
 def supports_returning(connection: BaseDatabaseWrapper) -> bool:
     return sqlite3.sqlite_version_info >= (3, 35, 0)
 
 
-def draw(connection: BaseDatabaseWrapper, request: DrawRequest) -> int | None:
-    sql = upsert_sql(
-        table_name(connection),
-        reset=request.reset_threshold is not None,
-    )
-    params = upsert_params(request)
-    started = time.monotonic()
+def draw(
+    connection: BaseDatabaseWrapper,
+    sequence_name: str,
+    created_last: int,
+    batch_size: int,
+    reset_threshold: int | None,
+    timeout: float | None,
+) -> int | None:
+    # The statements and parameters are PostgreSQL's (without a lock_timeout).
+    if reset_threshold is not None:
+        params: list[int | str] = [
+            sequence_name,
+            created_last,
+            reset_threshold,
+            created_last,
+            batch_size,
+        ]
+        index = 2
+    elif batch_size == 1:
+        params = [sequence_name, created_last]
+        index = 0
+    else:
+        params = [sequence_name, created_last, batch_size, MAX_VALUE - batch_size]
+        index = 1
+    try:
+        sql = connection.__dict__[STATEMENTS][index]
+    except KeyError:
+        sql = statements(connection)[index]
+    started = monotonic()
     with connection.cursor() as cursor:
         try:
-            with _busy_timeout(cursor, request.timeout):
+            if timeout is None:
                 cursor.execute(sql, params)
                 row = cursor.fetchone()
+            else:
+                # _busy_timeout written out: a generator per call costs more
+                # than the three PRAGMAs' own Python.
+                raw = connection.connection
+                saved = raw.execute(BUSY_TIMEOUT).fetchone()[0]
+                raw.execute(SET_BUSY_TIMEOUT % busy_timeout_ms(timeout))
+                try:
+                    cursor.execute(sql, params)
+                    row = cursor.fetchone()
+                finally:
+                    raw.execute(SET_BUSY_TIMEOUT % int(saved))
         except OperationalError as exc:
             # "database is locked": the busy timeout ran out, or (at once) a
             # transaction that has read tried to start writing while another
             # one writes. See the README on transaction_mode = "IMMEDIATE".
             if "database is locked" in str(exc):
-                raise request.locked(started) from exc
+                raise locked(sequence_name, connection.alias, started, timeout) from exc
             raise
     return None if row is None else int(row[0])
 
@@ -83,7 +116,7 @@ def draw_many(connection: BaseDatabaseWrapper, request: ManyRequest) -> dict[str
     started = time.monotonic()
     with connection.cursor() as cursor:
         try:
-            with _busy_timeout(cursor, request.timeout):
+            with _busy_timeout(connection, request.timeout):
                 cursor.execute(sql, params)
                 rows = cursor.fetchall()
         except OperationalError as exc:
@@ -98,18 +131,30 @@ def draw_many(connection: BaseDatabaseWrapper, request: ManyRequest) -> dict[str
 
 
 @contextmanager
-def _busy_timeout(cursor: CursorWrapper, seconds: float | None) -> Iterator[None]:
-    # PRAGMAs run in process: no round trip, no statement sent to a server.
+def _busy_timeout(connection: BaseDatabaseWrapper, seconds: float | None) -> Iterator[None]:
+    """Set the busy timeout to ``seconds`` inside the block; put the caller's back on every exit.
+
+    On the ``sqlite3`` connection itself, not through Django's cursor: a
+    PRAGMA runs in process (no round trip), so Django's cursor wrapper and
+    query logging were most of its cost; and the draw's own statement stays
+    the only one in Django's query log. The connection must be open (call it
+    inside ``connection.cursor()``).
+    """
     if seconds is None:
         yield
         return
-    milliseconds = busy_timeout_ms(seconds)
-    saved = int(cursor.execute("PRAGMA busy_timeout").fetchone()[0])
-    cursor.execute(f"PRAGMA busy_timeout = {milliseconds:d}")
+    raw = connection.connection
+    saved = raw.execute(BUSY_TIMEOUT).fetchone()[0]
+    raw.execute(SET_BUSY_TIMEOUT % busy_timeout_ms(seconds))
     try:
         yield
     finally:
-        cursor.execute(f"PRAGMA busy_timeout = {saved:d}")
+        raw.execute(SET_BUSY_TIMEOUT % int(saved))
+
+
+BUSY_TIMEOUT = "PRAGMA busy_timeout"
+# A PRAGMA takes no bound parameter: the value is written in, as an int.
+SET_BUSY_TIMEOUT = "PRAGMA busy_timeout = %d"
 
 
 #: busy_timeout is an int of milliseconds.

@@ -1,0 +1,133 @@
+"""SQLite's bounded waits: the busy timeout is set on the ``sqlite3`` connection, then put back.
+
+``nowait`` and ``timeout`` lower the connection's busy timeout for the draw's
+one statement. The PRAGMAs that read, set and restore it run on the driver's
+connection, so Django's query log shows the draw alone, as on every other
+path and backend; and whatever the draw's outcome, the caller's busy timeout
+is what it was before.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from django.db import connections, transaction
+from django.test.utils import CaptureQueriesContext
+
+from sequences import (
+    SequenceLocked,
+    SequenceOverflow,
+    delete,
+    get_next_value,
+    get_next_value_many,
+    get_next_values,
+    reset_sequence,
+)
+from sequences.models import Sequence as SequenceRow
+
+pytestmark = pytest.mark.backends("sqlite")
+
+MAX = 2**63 - 1
+# Not SQLite's default nor Django's (OPTIONS["timeout"]): a value only the test sets.
+CALLERS = 7321
+
+BOUNDED_CALLS: dict[str, Callable[[str], Any]] = {
+    "get_next_value, nowait": lambda name: get_next_value(name, nowait=True),
+    "get_next_value, timeout": lambda name: get_next_value(name, timeout=0.2),
+    "get_next_values, nowait": lambda name: get_next_values(3, name, nowait=True),
+    "get_next_values, timeout": lambda name: get_next_values(3, name, timeout=0.2),
+    "get_next_value_many, nowait": lambda name: get_next_value_many([name, "b"], nowait=True),
+    "get_next_value_many, timeout": lambda name: get_next_value_many([name, "b"], timeout=0.2),
+}
+
+
+def busy_timeout() -> int:
+    """The connection's busy timeout in ms, read on the driver's connection."""
+    raw = connections["default"].connection
+    return int(raw.execute("PRAGMA busy_timeout").fetchone()[0])
+
+
+@pytest.fixture
+def callers_timeout(in_transaction: bool) -> Iterator[None]:
+    connection = connections["default"]
+    connection.ensure_connection()
+    connection.connection.execute(f"PRAGMA busy_timeout = {CALLERS:d}")
+    yield
+    connection.close()  # the next test gets Django's own busy timeout
+
+
+@pytest.mark.parametrize("call", list(BOUNDED_CALLS))
+def test_a_bounded_draw_is_one_statement_in_djangos_query_log(callers_timeout, call):
+    BOUNDED_CALLS[call]("logged")  # the first call creates the row; the second updates it
+    for _ in range(2):
+        with CaptureQueriesContext(connections["default"]) as queries:
+            BOUNDED_CALLS[call]("logged")
+        assert len(queries) == 1, queries.captured_queries
+        assert "PRAGMA" not in queries[0]["sql"]
+
+
+@pytest.mark.parametrize("call", list(BOUNDED_CALLS))
+def test_the_busy_timeout_is_restored_after_a_draw(callers_timeout, call):
+    BOUNDED_CALLS[call]("restored")
+    assert busy_timeout() == CALLERS
+
+
+@pytest.mark.parametrize("call", list(BOUNDED_CALLS))
+def test_the_busy_timeout_is_restored_after_an_overflow(callers_timeout, call):
+    SequenceRow.objects.create(name="full", last=MAX)
+    with pytest.raises(SequenceOverflow):
+        BOUNDED_CALLS[call]("full")
+    assert busy_timeout() == CALLERS
+
+
+@pytest.mark.parametrize("call", list(BOUNDED_CALLS))
+def test_the_busy_timeout_is_restored_after_any_other_error(callers_timeout, call):
+    def fail(*args: Any) -> None:
+        raise ConnectionResetError("the statement never ran")
+
+    with (
+        connections["default"].execute_wrapper(fail),
+        pytest.raises(ConnectionResetError, match="never ran"),
+    ):
+        BOUNDED_CALLS[call]("failing")
+    assert busy_timeout() == CALLERS
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("call", list(BOUNDED_CALLS))
+def test_the_busy_timeout_is_restored_after_giving_up_on_the_lock(call):
+    connection = connections["default"]
+    connection.ensure_connection()
+    connection.connection.execute(f"PRAGMA busy_timeout = {CALLERS:d}")
+    # Another connection to the same file holds SQLite's write lock.
+    holder = sqlite3.connect(connection.settings_dict["NAME"], isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        with pytest.raises(SequenceLocked):
+            BOUNDED_CALLS[call]("held")
+        assert busy_timeout() == CALLERS
+        holder.execute("ROLLBACK")
+    finally:
+        holder.close()
+        connection.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_reset_and_delete_with_a_timeout_put_the_busy_timeout_back():
+    connection = connections["default"]
+    get_next_value("kept")
+    connection.connection.execute(f"PRAGMA busy_timeout = {CALLERS:d}")
+    try:
+        with CaptureQueriesContext(connection) as queries:
+            reset_sequence("kept", 10, expected_last=1, reason="r", timeout=1)
+            delete("kept", timeout=1)
+        assert not [query for query in queries.captured_queries if "PRAGMA" in query["sql"]]
+        assert busy_timeout() == CALLERS
+        with transaction.atomic():
+            get_next_value("kept")
+            assert busy_timeout() == CALLERS
+    finally:
+        connection.close()
