@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import bisect
 import contextlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -456,6 +456,7 @@ def check_sequence(
     """
     from .models import Sequence
 
+    _check_limit(limit)
     filters = dict(filters or {})
     sequences_alias = using if using is not None else router.db_for_read(Sequence)
     alias = documents_alias(model)
@@ -721,6 +722,16 @@ def _list_missing(report: SequenceReport, gaps: Iterable[tuple[int, int]], limit
         report.missing_ranges.append((first, last))
 
 
+def _check_limit(limit: object) -> None:
+    """``limit`` as ``--limit`` allows it: an int of at least 1."""
+    if isinstance(limit, bool) or not isinstance(limit, int):
+        raise TypeError(
+            f"limit must be an int of at least 1, got {type(limit).__name__}: {limit!r}"
+        )
+    if limit < 1:
+        raise ValueError(f"limit must be an int of at least 1, got {limit}")
+
+
 def check_series(
     model: type[models.Model],
     field_name: str,
@@ -739,12 +750,15 @@ def check_series(
     ascending order (:func:`text_order_is_numeric`): client memory then holds
     one chunk, the current value of each sequence and the lists capped by
     ``limit``, whatever the table's size or the sequences' last values. For a
-    format whose text order is not numeric, it falls back to one bit per
-    value up to each sequence's last value. Each period and scope starts at
+    format whose text order is not numeric, a column that is not a
+    ``CharField``/``TextField``, or a server order found not to be numeric
+    (read again in the same snapshot), it keeps one bit per value up to each
+    sequence's last value. ``limit`` must be an int of at least 1. Each period and scope starts at
     the series' ``initial_value``.
     """
     from .models import Sequence
 
+    _check_limit(limit)
     filters = dict(filters or {})
     sequences_alias = using if using is not None else router.db_for_read(Sequence)
     alias = documents_alias(model)
@@ -762,7 +776,11 @@ def check_series(
         limit=limit,
     )
     start = series.initial_value
-    ordered = text_order_is_numeric(series)
+    # Only a text column sorts as text on every backend: PostgreSQL has no
+    # length(integer) and no collation on integers.
+    ordered = text_order_is_numeric(series) and isinstance(
+        column, (models.CharField, models.TextField)
+    )
     with snapshot([sequences_alias, alias]) as shared:
         report.one_snapshot = shared
         candidates = Sequence.objects.using(sequences_alias)
@@ -777,37 +795,52 @@ def check_series(
             sequences_alias, sequence_name__in=candidates.values("name")
         ):
             changes.setdefault(change.sequence_name, []).append(change)
-        trackers: dict[str, _Run | _Tracker] = {}
 
-        def tracker_for(name: str, last: int | None) -> _Run | _Tracker:
+        def tracker_for(name: str, last: int | None, ordered: bool) -> _Run | _Tracker:
             sequence = SequenceReport(name=name, last=last, start=start)
             sequence.explained = _explanations(
                 name, start, last, sequences_alias, changes.get(name, [])
             )
             return _Run(sequence, limit) if ordered else _Tracker(sequence)
 
-        for name, last in candidates.values_list("name", "last").iterator():
-            if series.split_sequence_name(name) is not None:
-                trackers[name] = tracker_for(name, last)
-        for text in _stream(rows, column, alias, chunk_size, ordered=ordered):
-            report.rows += 1
-            if text is None:
-                report.null += 1
-                continue
-            try:
-                name, value = series.parse(str(text))
-            except ValueError:
-                report.unparseable_count += 1
-                _keep_lowest(report.unparseable, str(text), limit)
-                continue
-            tracker = trackers.get(name)
-            if tracker is None:
-                tracker = trackers[name] = tracker_for(name, None)
-            tracker.add(value)
-        for name in sorted(trackers):
-            tracker = trackers[name]
-            tracker.finish(limit)
-            report.sequences.append(tracker.report)
+        def scan(ordered: bool) -> None:
+            report.rows = report.null = report.unparseable_count = 0
+            report.unparseable.clear()
+            report.sequences.clear()
+            trackers: dict[str, _Run | _Tracker] = {}
+            for name, last in candidates.values_list("name", "last").iterator():
+                if series.split_sequence_name(name) is not None:
+                    trackers[name] = tracker_for(name, last, ordered)
+            stream = _stream(rows, column, alias, chunk_size, ordered=ordered)
+            # closing(): an _OutOfOrder must close the cursor before the second read.
+            with contextlib.closing(stream):
+                for text in stream:
+                    report.rows += 1
+                    if text is None:
+                        report.null += 1
+                        continue
+                    try:
+                        name, value = series.parse(str(text))
+                    except ValueError:
+                        report.unparseable_count += 1
+                        _keep_lowest(report.unparseable, str(text), limit)
+                        continue
+                    tracker = trackers.get(name)
+                    if tracker is None:
+                        tracker = trackers[name] = tracker_for(name, None, ordered)
+                    tracker.add(value)
+            for name in sorted(trackers):
+                tracker = trackers[name]
+                tracker.finish(limit)
+                report.sequences.append(tracker.report)
+
+        try:
+            scan(ordered)
+        except _OutOfOrder:
+            # The server's order was not numeric for some sequence (a format
+            # or collation we did not foresee): read again, in the same
+            # snapshot, with a bitmap per sequence, which needs no order.
+            scan(False)
     return report
 
 
@@ -835,7 +868,7 @@ def _stream(
     chunk_size: int,
     *,
     ordered: bool,
-) -> Iterator[Any]:
+) -> Generator[Any, None, None]:
     """The column's values, read ``chunk_size`` rows at a time.
 
     With ``ordered``, sorted as :func:`text_order_is_numeric` describes.
@@ -874,9 +907,15 @@ def _stream(
 
 def _keep_lowest(values: list[str], value: str, limit: int) -> None:
     """Keep ``values`` the ``limit`` lowest seen, ascending."""
+    if limit < 1:
+        return
     if len(values) < limit or value < values[-1]:
         bisect.insort(values, value)
         del values[limit:]
+
+
+class _OutOfOrder(Exception):
+    """A sequence's numbers did not arrive in ascending order: :class:`_Run` cannot check them."""
 
 
 class _Run:
@@ -898,7 +937,7 @@ class _Run:
         report = self.report
         report.documents += 1
         if report.highest is not None and value < report.highest:
-            raise RuntimeError(f"{report.name}: {value} read after {report.highest}")
+            raise _OutOfOrder(f"{report.name}: {value} read after {report.highest}")
         report.highest = value
         if value < report.start:
             # Counted, not checked: the sequence never issued them.

@@ -904,3 +904,79 @@ def test_series_memory_does_not_grow_with_the_table(in_transaction):
     # Nine times the documents: the same chunks and state. Anything that kept
     # a few bytes per document would add tens of kB.
     assert large < small * 1.2 + 16_000, (small, large)
+
+
+# --series on a column that is not text, and a server order that is not numeric
+
+
+PLAIN = NumberSeries("n", format="{value}")
+
+
+def test_series_on_an_integer_column(in_transaction):
+    plain = PLAIN
+    # The value 10 and 9 would be out of order as text; an integer column
+    # cannot be sorted by length or collation on PostgreSQL at all.
+    documents(1, 10, 9, 9, 3, None)
+    sequence("n", 11)
+    report = check_series(Document, "number", plain, chunk_size=2)
+    (found,) = report.sequences
+    assert (report.rows, report.null) == (6, 1)
+    assert found.missing_ranges == [(2, 2), (4, 8), (11, 11)]
+    assert found.duplicates == [(9, 2)]
+
+
+def test_series_command_on_an_integer_column(in_transaction):
+    documents(1, 2, 4)
+    sequence("n", 4)
+    code, found = run_json(TARGET, "--series", "tests.test_sequence_check.PLAIN")
+    assert code == 1
+    assert found["sequences"][0]["missing"]["ranges"] == ["3"]
+
+
+class _Countdown(NumberSeries):
+    """A series whose values run against its text order: the server sorts it wrongly."""
+
+    def parse(self, text):
+        name, value = super().parse(text)
+        return name, 100 - value
+
+
+def test_a_server_order_that_is_not_numeric_falls_back_to_the_bitmap(in_transaction):
+    countdown = _Countdown("cd", format="CD{value}")
+    # Text order CD1, CD2, CD3, CD3, CD5 reads the values 99, 98, 97, 97, 95.
+    references("CD1", "CD2", "CD3", "CD3", "CD5", "junk")
+    sequence("cd", 99)
+    report = check_series(Document, "reference", countdown, chunk_size=2)
+    (found,) = report.sequences
+    assert (report.rows, report.unparseable_count, report.unparseable) == (6, 1, ["junk"])
+    assert found.documents == 5
+    assert found.duplicates == [(97, 2)]
+    assert found.missing_count == 95
+    assert found.missing_ranges == [(1, 94), (96, 96)]
+
+
+@pytest.mark.parametrize("check", ["sequence", "series"])
+@pytest.mark.parametrize(
+    ("limit", "error"), [(0, ValueError), (-1, ValueError), ("5", TypeError), (True, TypeError)]
+)
+def test_limit_must_be_at_least_one(
+    in_transaction, django_assert_num_queries, check, limit, error
+):
+    references("junk")
+    sequence("inv.2026", 1)
+    with (
+        django_assert_num_queries(0),
+        pytest.raises(error, match="limit must be an int of at least 1"),
+    ):
+        if check == "series":
+            check_series(Document, "reference", INVOICES, limit=limit)
+        else:
+            check_sequence(Document, "number", "s", limit=limit)
+
+
+def test_keep_lowest_with_no_room_keeps_nothing():
+    from sequences.check import _keep_lowest
+
+    kept: list[str] = []
+    _keep_lowest(kept, "x", 0)
+    assert kept == []
