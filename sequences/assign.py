@@ -75,12 +75,17 @@ def assign(
     *,
     using: str | None,
     before_sql: Callable[[], None] | None = None,
+    text: bool = False,
 ) -> T:
     """Check, then ``draw(alias)`` and write ``stored(drawn)``: the core of both helpers.
 
     ``before_sql`` runs the caller's own checks after these, before any SQL.
+    ``text``: the value written is a str, so the field must be a ``CharField``
+    or ``TextField`` (or a subclass of either).
     """
     field = _number_field(instance, field_name)
+    if text:
+        _check_text_field(instance, field)
     alias = _database(instance, using)
     if before_sql is not None:
         before_sql()
@@ -171,6 +176,14 @@ def _number_field(instance: object, field_name: object) -> Field[Any, Any]:
             f"{label} instance is not saved (its pk is None): save it first, in the same "
             "transaction.atomic() block, then assign its number as the last statement"
         )
+    if instance._state.adding:
+        # A pk set before the first save (a UUID default, an explicit pk) is
+        # not a row: the UPDATE would match nothing, after the draw.
+        raise ValueError(
+            f"{label} instance pk={instance.pk!r} is not saved (it was built, never saved "
+            "or loaded): save it first, in the same transaction.atomic() block, then "
+            "assign its number as the last statement"
+        )
     current = getattr(instance, field.attname)
     if current is not None:
         raise ValueError(
@@ -178,6 +191,18 @@ def _number_field(instance: object, field_name: object) -> Field[Any, Any]:
             "is assigned once (overwriting it would leave a gap in the sequence)"
         )
     return field
+
+
+def _check_text_field(instance: Model, field: Field[Any, Any]) -> None:
+    from django.db.models import CharField, TextField
+
+    if not isinstance(field, (CharField, TextField)):
+        raise TypeError(
+            f"{_label(instance)}.{field.name} is a {type(field).__name__}, which cannot hold "
+            "a formatted number: NumberSeries.assign writes text, so the field must be a "
+            "CharField or a TextField (or a subclass of either); for a plain integer use "
+            "assign_next_value()"
+        )
 
 
 def _database(instance: Model, using: str | None) -> str:

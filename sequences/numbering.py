@@ -456,8 +456,9 @@ class NumberSeries:
         :meth:`next` and :func:`~sequences.assign_next_value` in one: call it
         as the last statement of the ``atomic()`` block that saved the row, so
         the period's sequence is locked only until the commit. It writes
-        ``str(number)`` with one single-row ``UPDATE`` (the field must be
-        nullable and empty) and sets it on ``instance``. Every argument, the
+        ``str(number)`` with one single-row ``UPDATE`` (the field must be a
+        nullable, empty ``CharField`` or ``TextField``, or a subclass of
+        either) and sets it on ``instance``. Every argument, the
         row and the database are checked before any SQL, as by both.
         """
         from .assign import assign
@@ -479,6 +480,7 @@ class NumberSeries:
             str,
             using=using if using is not None else self.using,
             before_sql=check,
+            text=True,
         )
 
     def parse(self, text: str) -> tuple[str, int]:

@@ -133,6 +133,22 @@ REFUSALS: dict[str, tuple[Callable[[dict[str, Any]], object], type[Exception], s
         ValueError,
         "is not saved (its pk is None)",
     ),
+    "pk set, never saved": (
+        lambda rows: assign_next_value(Document(pk=123), "number"),
+        ValueError,
+        "pk=123 is not saved (it was built, never saved or loaded)",
+    ),
+    "series: pk set, never saved": (
+        lambda rows: NumberSeries("s", format="S{value}").assign(Document(pk=123), "reference"),
+        ValueError,
+        "pk=123 is not saved",
+    ),
+    "series: a field that holds no text": (
+        lambda rows: NumberSeries("s", format="S{value}").assign(rows["document"], "number"),
+        TypeError,
+        "testapp.Document.number is a BigIntegerField, which cannot hold a formatted number: "
+        "NumberSeries.assign writes text, so the field must be a CharField or a TextField",
+    ),
     "unknown field": (
         lambda rows: assign_next_value(rows["document"], "numbr"),
         ValueError,
