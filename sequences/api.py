@@ -74,14 +74,18 @@ def check_in_transaction(connection: Any, alias: str) -> None:
 
 # Names that passed check_name: a draw with one of them skips the character
 # checks (a str never changes). Bounded, so that a caller drawing from
-# millions of names does not grow it without limit; a name left out is
-# checked in full, as before.
+# millions of names does not grow it without limit: when full it is emptied
+# and fills again with the names in use now (a per-day series moves on to
+# new names for good). Only a name not in it is checked, so this runs on the
+# slow path alone.
 _checked_names: set[str] = set()
 MAX_CHECKED_NAMES = 4096
 
 
 def _remember(sequence_name: str) -> None:
-    if type(sequence_name) is str and len(_checked_names) < MAX_CHECKED_NAMES:
+    if type(sequence_name) is str:
+        if len(_checked_names) >= MAX_CHECKED_NAMES:
+            _checked_names.clear()
         _checked_names.add(sequence_name)
 
 

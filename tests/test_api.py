@@ -350,3 +350,30 @@ def test_postgresql_nowait_sends_one_statement_that_reads_the_setting_first(in_t
     sql = query["sql"]
     assert "saved AS MATERIALIZED" in sql and "limited AS MATERIALIZED" in sql
     assert sql.index("current_setting('lock_timeout')") < sql.index("set_config('lock_timeout'")
+
+
+@pytest.fixture
+def full_name_cache(monkeypatch):
+    """The cache of checked names, filled to its cap with names drawn from before."""
+    from sequences import api
+
+    monkeypatch.setattr(api, "_checked_names", set())
+    for index in range(api.MAX_CHECKED_NAMES + 10):
+        api._remember(f"old-{index}")
+    return api
+
+
+def test_a_full_name_cache_still_takes_new_names(in_transaction, full_name_cache):
+    api = full_name_cache
+    assert get_next_value("new") == 1
+    assert "new" in api._checked_names
+    assert len(api._checked_names) <= api.MAX_CHECKED_NAMES
+    assert get_next_value("new") == 2
+
+
+@pytest.mark.parametrize("name", ["", "nul\x00", "\ud800", "n" * 101])
+def test_a_full_name_cache_still_refuses_bad_names(in_transaction, full_name_cache, name):
+    with CaptureQueriesContext(connections["default"]) as queries, pytest.raises(ValueError):
+        get_next_value(name)
+    assert queries.captured_queries == []
+    assert name not in full_name_cache._checked_names
