@@ -929,7 +929,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="reuse (or create) this virtualenv for psycopg2; default: a temporary one",
     )
     parser.add_argument("--reps", type=int, help="repetitions of each case (default 9)")
-    parser.add_argument("--calls", type=int, help="calls per repetition (default 100)")
+    parser.add_argument("--calls", type=int, help="calls per repetition (default 200)")
     parser.add_argument("--big-rows", type=int, default=1_000_000)
     parser.add_argument(
         "--concurrency", help="contention: process counts, comma-separated (default 1,4,16)"
@@ -1001,7 +1001,7 @@ def main(argv: list[str] | None = None) -> int:
     options = Options(
         smoke=args.smoke,
         reps=args.reps or (1 if args.smoke else 9),
-        calls=args.calls or 100,
+        calls=args.calls or (100 if args.smoke else 200),
         big_rows=args.big_rows if not args.smoke else min(args.big_rows, 10_000),
         concurrency=tuple(int(k) for k in args.concurrency.split(","))
         if args.concurrency
