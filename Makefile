@@ -21,7 +21,7 @@ NEW_PYTHON ?= $(shell for v in 3.13 3.12; do \
 PORT ?= 8000
 DEMO := $(BIN)/python demo/manage.py
 
-.PHONY: help system-packages mysql-driver install test package-check test-django6 test-failover test-galera test-patroni test-faults test-faults-long lint messages messages-check demo demo-setup bench bench-django6 bench-lockhold bench-check bench-smoke bench-multiserver clean
+.PHONY: help system-packages mysql-driver install test package-check test-django6 test-failover test-galera test-patroni test-faults test-faults-long lint messages messages-check demo demo-setup bench bench-django6 bench-lockhold bench-instructions bench-check bench-smoke bench-multiserver clean
 
 help:
 	@echo "make test          run the tests on every reachable database (SQLite, PostgreSQL, MariaDB)"
@@ -38,6 +38,7 @@ help:
 	@echo "make demo-setup    migrate the demo's database, create its users and sample data"
 	@echo "make bench         time sequences against the Django floor, 3.1, psycopg2; writes benchmarks/RESULTS.md"
 	@echo "make bench-django6 the same with Django 6.x on Python 3.13/3.12; writes benchmarks/RESULTS-django6.md"
+	@echo "make bench-instructions  client instructions per call under valgrind: ours, floor, 3.1 (~15 min)"
 	@echo "make bench-lockhold  drawing first vs drawing last, 8 processes (~1.5 min); writes benchmarks/RESULTS-lockhold.md"
 	@echo "make bench-check   time sequence_check on 1,000,000 documents; writes benchmarks/RESULTS-check.md"
 	@echo "make bench-multiserver  a hot sequence with a synchronous standby (throwaway servers, ~1 min)"
@@ -161,6 +162,11 @@ bench-check: $(STAMP)
 # writes benchmarks/RESULTS-lockhold.md. About 1.5 minutes on three backends.
 bench-lockhold: $(STAMP)
 	$(BIN)/python -m benchmarks.lockhold $(ARGS)
+
+# Client instructions per call, counted by valgrind (load-independent): ours, the
+# Django floor and, with SEQUENCES_BENCH_V31_VENV, django-sequences 3.1. About 15 minutes.
+bench-instructions: $(STAMP)
+	$(BIN)/python -m benchmarks.instructions --output benchmarks/RESULTS-instructions.md $(ARGS)
 
 # Throwaway primary + synchronous standby; not part of `make bench`'s time budget.
 bench-multiserver: $(STAMP)
