@@ -29,6 +29,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from benchmarks import databases
 
@@ -57,7 +58,7 @@ print(json.dumps({{"last": call()}}))
 """
 
 
-def count(python: str, impl: str, case: dict, calls: int, env: dict) -> int:
+def count(python: str, impl: str, case: dict[str, Any], calls: int, env: dict[str, str]) -> int:
     """Instructions of a worker making ``calls`` calls (plus one), start-up included."""
     with tempfile.TemporaryDirectory(prefix="seq_bench_callgrind") as tmp:
         out = Path(tmp) / "callgrind.out"
@@ -84,7 +85,9 @@ def count(python: str, impl: str, case: dict, calls: int, env: dict) -> int:
         return int(totals.group(1))
 
 
-def per_call(python: str, impl: str, case: dict, calls: int, env: dict) -> float:
+def per_call(
+    python: str, impl: str, case: dict[str, Any], calls: int, env: dict[str, str]
+) -> float:
     few = count(python, impl, case, calls, env)
     many = count(python, impl, case, 5 * calls, env)
     return (many - few) / (4 * calls)
@@ -156,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
             for label, case in CASES.items():
                 cells = {}
                 for impl in impls:
-                    python = v31_python if impl == "v31" else sys.executable
+                    python = v31_python if impl == "v31" and v31_python else sys.executable
                     cells[impl] = per_call(python, impl, case, args.calls, env)
                     print(f"{backend} {label} {impl}: {cells[impl]:,.0f}", flush=True)
                 row = [f"{cells[i]:,.0f}" for i in impls]
