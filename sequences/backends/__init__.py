@@ -94,6 +94,24 @@ TABLE_ATTRIBUTE = "_sequences_table"
 DRAW_ATTRIBUTE = "_sequences_draw"
 
 
+# The draw statements of a connection, formatted once per connection object by
+# the vendor's ``upsert_sql(table, kind, limited)``: index 0 for one value, 1
+# for a batch, 2 with reset_value; +3 with a lock wait limit. The draw reads
+# ``connection.__dict__[STATEMENTS][index]`` itself (cheaper than an
+# lru_cache called with keywords) and calls this on the first draw only.
+STATEMENTS = "_sequences_statements"
+
+
+def cache_statements(
+    connection: BaseDatabaseWrapper, upsert_sql: Callable[[str, int, bool], str]
+) -> tuple[str, ...]:
+    table = table_name(connection)
+    made = connection.__dict__[STATEMENTS] = tuple(
+        upsert_sql(table, kind, limited) for limited in (False, True) for kind in range(3)
+    )
+    return made
+
+
 def table_name(connection: BaseDatabaseWrapper) -> str:
     """The sequences table, quoted, as the model's ``_meta`` names it (relabelling works)."""
     try:

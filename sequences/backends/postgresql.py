@@ -16,7 +16,7 @@ from django.db import IntegrityError, OperationalError
 
 from ..exceptions import SequenceOverflow
 from ..validation import MAX_VALUE
-from . import locked, table_name
+from . import STATEMENTS, cache_statements, locked, table_name
 
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
@@ -121,26 +121,6 @@ def upsert_sql(table: str, kind: int, limited: bool) -> str:
     return (LIMITED if limited else UPSERT).format(table=table, advance=ADVANCES[kind])
 
 
-# The draw statements of a connection, formatted once per connection object:
-# index 0 for one value, 1 for a batch, 2 with reset_value; +3 with a lock
-# wait limit. A lookup in the connection's __dict__ costs less than an
-# lru_cache called with keywords.
-STATEMENTS = "_sequences_statements"
-
-
-def statements(connection: BaseDatabaseWrapper) -> tuple[str, ...]:
-    try:
-        return connection.__dict__[STATEMENTS]  # type: ignore[no-any-return]
-    except KeyError:
-        table = table_name(connection)
-        made = connection.__dict__[STATEMENTS] = tuple(
-            upsert_sql(table, kind, limited)
-            for limited in (False, True)
-            for kind in range(len(ADVANCES))
-        )
-        return made
-
-
 def draw(
     connection: BaseDatabaseWrapper,
     sequence_name: str,
@@ -170,7 +150,7 @@ def draw(
     try:
         sql = connection.__dict__[STATEMENTS][index]
     except KeyError:
-        sql = statements(connection)[index]
+        sql = cache_statements(connection, upsert_sql)[index]
     started = monotonic()
     try:
         with connection.cursor() as cursor:

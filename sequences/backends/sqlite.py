@@ -22,8 +22,8 @@ from django.db import IntegrityError, OperationalError
 
 from ..exceptions import SequenceOverflow
 from ..validation import MAX_VALUE
-from . import locked, table_name
-from .postgresql import STATEMENTS, statements
+from . import STATEMENTS, cache_statements, locked, table_name
+from .postgresql import upsert_sql
 
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
@@ -62,7 +62,7 @@ def draw(
     try:
         sql = connection.__dict__[STATEMENTS][index]
     except KeyError:
-        sql = statements(connection)[index]
+        sql = cache_statements(connection, upsert_sql)[index]
     started = monotonic()
     with connection.cursor() as cursor:
         try:
