@@ -84,22 +84,7 @@ def worker(backend: str, rows: int) -> dict[str, Any]:
     databases.drop_database(backend, name)
     databases.create_database(backend, name)
 
-    import django
-    from django.conf import settings as django_settings
-
-    django_settings.configure(
-        DATABASES={"default": entry},
-        INSTALLED_APPS=[
-            "django.contrib.contenttypes",
-            "django.contrib.auth",
-            "sequences",
-            "tests.testapp",
-        ],
-        USE_TZ=True,
-        DEFAULT_AUTO_FIELD="django.db.models.BigAutoField",
-        SECRET_KEY="benchmarks only",
-    )
-    django.setup()
+    databases.setup_django(entry)
     from django.core.management import call_command
     from django.db import connection
 

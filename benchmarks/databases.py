@@ -197,3 +197,28 @@ def server_version(backend: str) -> str:
     if backend == "postgresql":
         return " ".join(version.split()[:2])
     return f"MariaDB {version}"
+
+
+def setup_django(entry: dict[str, Any]) -> None:
+    """Configure Django with one database, ``entry``, and the test app's models; ``setup()``.
+
+    For the benchmarks that run in a process of their own and use
+    ``tests.testapp``'s document tables (``benchmarks.check``,
+    ``benchmarks.lockhold``).
+    """
+    import django
+    from django.conf import settings as django_settings
+
+    django_settings.configure(
+        DATABASES={"default": entry},
+        INSTALLED_APPS=[
+            "django.contrib.contenttypes",
+            "django.contrib.auth",
+            "sequences",
+            "tests.testapp",
+        ],
+        USE_TZ=True,
+        DEFAULT_AUTO_FIELD="django.db.models.BigAutoField",
+        SECRET_KEY="benchmarks only",
+    )
+    django.setup()

@@ -46,25 +46,10 @@ WORK_SQL = {"postgresql": "SELECT pg_sleep(%s)", "mariadb": "SELECT SLEEP(%s)"}
 
 
 def _configure(backend: str) -> str:
-    import django
-    from django.conf import settings as django_settings
-
-    from benchmarks import settings
+    from benchmarks import databases, settings
 
     entry = settings.database(backend, SUFFIX)
-    django_settings.configure(
-        DATABASES={"default": entry},
-        INSTALLED_APPS=[
-            "django.contrib.contenttypes",
-            "django.contrib.auth",
-            "sequences",
-            "tests.testapp",
-        ],
-        USE_TZ=True,
-        DEFAULT_AUTO_FIELD="django.db.models.BigAutoField",
-        SECRET_KEY="benchmarks only",
-    )
-    django.setup()
+    databases.setup_django(entry)
     return str(entry["NAME"])
 
 
