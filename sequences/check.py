@@ -99,7 +99,8 @@ SELECT totals.*, numbers.distinct_numbers FROM (
 # read along the index. A table scan with counters costs more than all of these together
 # (SQLite: 2x; its COUNT(*) counts b-tree cells without reading a row). With
 # a filter, each of these would scan the table: the forms above are used.
-# ``{distinct}``: the distinct numbers' count, or NULL when a constraint makes
+# ``{distinct}``: the distinct numbers' count (INDEXED_DISTINCT_SQL, or on
+# MySQL/MariaDB INDEXED_COUNT_DISTINCT_SQL), or NULL when a constraint makes
 # the numbers unique.
 SUMMARY_INDEXED_SQL = """
 SELECT (SELECT COUNT(*) FROM ({documents}) documents),
@@ -113,6 +114,35 @@ SELECT (SELECT COUNT(*) FROM ({documents}) documents),
 INDEXED_DISTINCT_SQL = (
     "(SELECT COUNT(n) FROM (SELECT DISTINCT n FROM ({documents}) documents) held)"
 )
+# MariaDB skips along the index for COUNT(DISTINCT n) ("Using index for
+# group-by"), where the DISTINCT subquery above is written to a temporary
+# table: 1.3x against 1.8x its COUNT(*) for a million numbers (quiet machine).
+INDEXED_COUNT_DISTINCT_SQL = "(SELECT COUNT(DISTINCT n) FROM ({documents}) documents)"
+# PostgreSQL, numbers that lead an index but are not unique. Its COUNT(*)
+# scans the table with parallel workers, and one COUNT(DISTINCT n) sorts a
+# million numbers in one process, past the default work_mem: 4.8x COUNT(*).
+# So the totals that are index lookups come first (with the lowest and the
+# highest number), then RANGES_SQL counts the numbers and the distinct numbers
+# in ranges of about RANGE_NUMBERS between the lowest and the highest: the
+# ranges partition the numbers, so their counts add up; parallel workers take
+# them at once (Parallel Append), and each range's sort fits in the default
+# work_mem. 2.3x to 2.8x COUNT(*) for a million numbers (quiet machine).
+SUMMARY_BOUNDS_SQL = """
+SELECT (SELECT COUNT(*) FROM ({documents}) documents WHERE n IS NULL),
+       (SELECT COUNT(*) FROM ({documents}) documents WHERE n > %(last)s),
+       (SELECT COUNT(*) FROM ({documents}) documents WHERE n < %(start)s),
+       (SELECT MIN(n) FROM ({documents}) documents),
+       (SELECT MAX(n) FROM ({documents}) documents)
+"""
+RANGE_SQL = (
+    "SELECT COUNT(n) AS numbers, COUNT(DISTINCT n) AS distinct_numbers "
+    "FROM ({documents}) documents"
+)
+#: Numbers per range of RANGES_SQL: 100,000 eight-byte numbers sort within
+#: PostgreSQL's default work_mem (4 MB).
+RANGE_NUMBERS = 100_000
+#: Past this many ranges (10,000,000 numbers) the ranges grow instead.
+MAX_RANGES = 64
 # Only when some number is held twice: the same totals over the documents
 # grouped by number (``c``: how many hold it), which counts the duplicated
 # numbers and the distinct numbers from the start to ``last``.
@@ -623,14 +653,17 @@ def _summarize(
     # Without a start, every number is at or above it (the start is the lowest).
     unique = unique_under(rows.model, column.name, report.filters)
     vendor = connections[alias].vendor
-    if (
-        not report.filters
-        and leads_an_index(rows.model, column.name)
-        and (unique or vendor != "postgresql")
-    ):
-        # PostgreSQL counts distinct numbers faster in one scan than along the index.
+    indexed = not report.filters and leads_an_index(rows.model, column.name)
+    if indexed and not unique and vendor == "postgresql":
+        summary = SUMMARY_BOUNDS_SQL
+    elif indexed:
         summary = SUMMARY_INDEXED_SQL.replace(
-            "{distinct}", "NULL" if unique else INDEXED_DISTINCT_SQL
+            "{distinct}",
+            "NULL"
+            if unique
+            else INDEXED_COUNT_DISTINCT_SQL
+            if vendor == "mysql"
+            else INDEXED_DISTINCT_SQL,
         )
     elif unique:
         summary = SUMMARY_UNIQUE_SQL
@@ -642,7 +675,12 @@ def _summarize(
     with connections[alias].cursor() as cursor:
         cursor.execute(sql, {**parameters, **inlined})
         row = cursor.fetchone()
-        if summary is SUMMARY_DISTINCT_BESIDE_SQL:
+        if summary is SUMMARY_BOUNDS_SQL:
+            null, ahead, below, lowest, highest = row
+            numbered, distinct = _count_in_ranges(cursor, documents, lowest, highest, alias)
+            total = numbered + int(null)
+            in_range = numbered - int(ahead) - int(below)
+        elif summary is SUMMARY_DISTINCT_BESIDE_SQL:
             total, null, in_range, ahead, below, lowest, highest, distinct = row
         elif summary in (SUMMARY_UNIQUE_SQL, SUMMARY_COUNT_DISTINCT_SQL):
             total, null, in_range, ahead, below, distinct, lowest, highest = row
@@ -676,6 +714,46 @@ def _summarize(
         highest=None if highest is None else int(highest),
         below_start=int(below or 0),
     )
+
+
+def _count_in_ranges(
+    cursor: Any,
+    documents: models.QuerySet[Any],
+    lowest: int | None,
+    highest: int | None,
+    alias: str,
+) -> tuple[int, int]:
+    """The numbered documents and their distinct numbers, counted in ranges (RANGE_SQL).
+
+    Up to MAX_RANGES ranges of about RANGE_NUMBERS values between ``lowest``
+    and ``highest``: the first is open below and the last open above, so every
+    number is counted once whatever the bounds.
+    """
+    if lowest is None or highest is None:
+        return 0, 0
+    lowest, highest = int(lowest), int(highest)
+    span = highest - lowest + 1
+    ranges = min(MAX_RANGES, -(-span // RANGE_NUMBERS))
+    bounds = [lowest + span * index // ranges for index in range(1, ranges)]
+    branches = []
+    for index in range(ranges):
+        conditions = []
+        if index > 0:
+            conditions.append(f"n >= %(bound{index - 1})s")
+        if index < ranges - 1:
+            conditions.append(f"n < %(bound{index})s")
+        where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+        branches.append(RANGE_SQL + where)
+    sql = (
+        "SELECT SUM(numbers), SUM(distinct_numbers) FROM ("
+        + " UNION ALL ".join(branches)
+        + ") ranges"
+    )
+    sql, parameters = _inline(sql, "documents", documents, alias)
+    parameters.update({f"bound{index}": bound for index, bound in enumerate(bounds)})
+    cursor.execute(sql, parameters)
+    numbered, distinct = cursor.fetchone()
+    return int(numbered or 0), int(distinct or 0)
 
 
 def _list_gaps(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import math
 import multiprocessing
 import random
 import time
@@ -12,8 +13,10 @@ import pytest
 from django.core.management import CommandError
 from django.db import connections, transaction
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 
 from sequences import NumberSeries, get_last_value, reset_sequence
+from sequences import check as check_module
 from sequences.check import check_sequence, check_series, compress
 from sequences.models import Sequence, SequenceChange
 from tests.testapp.models import Document
@@ -734,6 +737,35 @@ def both(numbers, last, *, start=1):
     ]
     assert found[0] == found[1] == found[2]
     return found[0]
+
+
+@pytest.mark.parametrize(
+    ("numbers_per_range", "most_ranges"), [(1, 64), (2, 64), (3, 64), (5, 64), (1, 4)]
+)
+def test_numbers_counted_in_ranges(in_transaction, monkeypatch, numbers_per_range, most_ranges):
+    # PostgreSQL counts an indexed number that is not unique in ranges
+    # (RANGE_NUMBERS values each, at most MAX_RANGES); tiny ranges put their
+    # bounds beside and between the duplicates. The other backends count in
+    # one statement: the same findings.
+    monkeypatch.setattr(check_module, "RANGE_NUMBERS", numbers_per_range)
+    monkeypatch.setattr(check_module, "MAX_RANGES", most_ranges)
+    with CaptureQueriesContext(connections["default"]) as queries:
+        found = both([None, 1, 2, 2, 3, 5, 5, 6, 8, 9, 9, 12], 10)
+    assert found["duplicates"] == (3, [(2, 2), (5, 2), (9, 2)])
+    assert found["missing"] == (3, [(4, 4), (7, 7), (10, 10)])
+    assert (found["ahead"], found["documents"]) == ((1, [12]), 11)
+    if connections["default"].vendor == "postgresql":
+        ranged = [query["sql"] for query in queries if "UNION ALL" in query["sql"]]
+        # The numbers 1..12: one range per numbers_per_range of them, at most most_ranges.
+        expected = min(most_ranges, math.ceil(12 / numbers_per_range))
+        assert [sql.count("COUNT(DISTINCT") for sql in ranged] == [expected]
+
+
+@pytest.mark.parametrize("numbers_per_range", [1, 3, 7])
+def test_clean_numbers_counted_in_ranges(in_transaction, monkeypatch, numbers_per_range):
+    monkeypatch.setattr(check_module, "RANGE_NUMBERS", numbers_per_range)
+    found = both(list(range(1, 21)), 20)
+    assert (found["missing"], found["duplicates"], found["documents"]) == ((0, []), (0, []), 20)
 
 
 def test_duplicate_at_the_first_value(in_transaction):
