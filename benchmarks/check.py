@@ -185,15 +185,16 @@ def write_results(results: list[dict[str, Any]]) -> str:
         "",
         "`make bench-check` (`python -m benchmarks.check`): a table of "
         f"{results[0]['rows']:,} documents numbered 1..N without a gap, per backend, on this "
-        "machine (shared, 2 cores, other work running). Times are medians of warm runs (one "
+        "machine (2 cores). Times are medians of warm runs (one "
         "run for `--series`); each ratio is to `SELECT COUNT(*)` of the same table. Target "
         "for `--sequence`: at most 3x.",
         "",
         "- *unique*: `testapp.Ticket`, whose `number` is unique (as invoice numbers usually "
         "are): the totals are index lookups beside the count of rows.",
         "- *not unique*: `testapp.Document`, whose `number` is indexed but not unique: the "
-        "check also counts the distinct numbers (along the index; PostgreSQL: in one scan), "
-        "which finds duplicates. *filtered*: the same with `--filter kind=` (every row kept), "
+        "check also counts the distinct numbers along the index (PostgreSQL: in ranges of "
+        "100,000 values that its parallel workers share), which finds duplicates. "
+        "*filtered*: the same with `--filter kind=` (every row kept), "
         "where the index alone cannot answer and the check scans the table, as it does for a "
         "number without an index.",
         "- *COUNT(number)*: `SELECT COUNT(number)` of `testapp.Document`, a count that reads "
