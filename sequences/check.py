@@ -579,6 +579,56 @@ def _inline(
     return sql.replace("{" + name + "}", inner), dict(zip(names, params, strict=True))
 
 
+def _fixed_fields(opts: Any, filters: dict[str, str]) -> set[str] | None:
+    """The fields that ``filters`` fix to one value each (``field=`` or ``field__exact=``).
+
+    ``None`` when some filter does not fix a field of the model to one value
+    (another lookup, a related field, an unknown name).
+    """
+    fixed = set()
+    for key in filters:
+        name, _, lookup = key.partition("__")
+        if lookup not in ("", "exact"):
+            return None
+        try:
+            fixed.add(opts.get_field(name).name)
+        except Exception:
+            return None
+    return fixed
+
+
+def _field_lists(opts: Any, *, unique_only: bool) -> Iterator[list[str | None]]:
+    """The fields of each unique constraint, and unless ``unique_only`` of each index.
+
+    Names are resolved to their field's name (``None`` for one that is not a
+    field). Conditional indexes and constraints, and those on expressions, are
+    left out: they cannot answer for every row.
+    """
+    lists = [list(names) for names in opts.unique_together]
+    lists += [
+        list(constraint.fields)
+        for constraint in opts.constraints
+        if isinstance(constraint, models.UniqueConstraint)
+        and constraint.condition is None
+        and not constraint.expressions
+        and constraint.fields
+    ]
+    if not unique_only:
+        lists += [
+            [name.lstrip("-") for name in index.fields]
+            for index in opts.indexes
+            if index.fields and index.condition is None
+        ]
+    for names in lists:
+        resolved: list[str | None] = []
+        for name in names:
+            try:
+                resolved.append(opts.get_field(name).name)
+            except Exception:
+                resolved.append(None)
+        yield resolved
+
+
 def unique_under(model: type[models.Model], field_name: str, filters: dict[str, str]) -> bool:
     """Whether a constraint makes ``field_name`` unique among the filtered rows.
 
@@ -586,50 +636,43 @@ def unique_under(model: type[models.Model], field_name: str, filters: dict[str, 
     on the field plus fields that the filters fix to one value each.
     """
     opts = model._meta
-    field = opts.get_field(field_name)
-    if getattr(field, "unique", False):
+    column = opts.get_field(field_name)
+    if getattr(column, "unique", False):
         return True
-    fixed = {field.name}
+    # Other filters keep fewer rows, which stay unique.
+    fixed = {column.name}
     for key in filters:
         name, _, lookup = key.partition("__")
         if lookup in ("", "exact"):
             with contextlib.suppress(Exception):
                 fixed.add(opts.get_field(name).name)
-    sets = [set(names) for names in opts.unique_together]
-    for constraint in opts.constraints:
-        if (
-            isinstance(constraint, models.UniqueConstraint)
-            and constraint.condition is None
-            and not constraint.expressions
-            and constraint.fields
-        ):
-            sets.append(set(constraint.fields))
-    for names in sets:
-        resolved = set()
-        for name in names:
-            with contextlib.suppress(Exception):
-                resolved.add(opts.get_field(name).name)
-        if field.name in resolved and resolved <= fixed:
-            return True
-    return False
+    return any(
+        column.name in names and set(names) <= fixed
+        for names in _field_lists(opts, unique_only=True)
+    )
 
 
-def leads_an_index(model: type[models.Model], field_name: str) -> bool:
-    """Whether an index (or a unique constraint) on ``model`` starts with ``field_name``."""
+def leads_an_index(
+    model: type[models.Model], field_name: str, filters: dict[str, str] | None = None
+) -> bool:
+    """Whether an index can answer the totals of the filtered rows by lookups.
+
+    True when an index (or a unique constraint) on ``model`` has ``field_name``
+    first, or right after exactly the fields that ``filters`` fix to one value
+    each, as ``UniqueConstraint(fields=["year", "number"])`` with
+    ``--filter year=2026``.
+    """
     opts = model._meta
-    field = opts.get_field(field_name)
-    if getattr(field, "db_index", False) or getattr(field, "unique", False):
+    column = opts.get_field(field_name)
+    fixed = _fixed_fields(opts, filters or {})
+    if fixed is None:
+        return False
+    if not fixed and (getattr(column, "db_index", False) or getattr(column, "unique", False)):
         return True
-    firsts = [index.fields[0] for index in opts.indexes if index.fields]
-    firsts += [names[0] for names in opts.unique_together if names]
-    firsts += [
-        constraint.fields[0]
-        for constraint in opts.constraints
-        if isinstance(constraint, models.UniqueConstraint)
-        and constraint.fields
-        and constraint.condition is None
-    ]
-    return field.name in [name.lstrip("-") for name in firsts]
+    return any(
+        column.name in names and set(names[: names.index(column.name)]) == fixed
+        for names in _field_lists(opts, unique_only=False)
+    )
 
 
 def _summarize(
@@ -653,7 +696,7 @@ def _summarize(
     # Without a start, every number is at or above it (the start is the lowest).
     unique = unique_under(rows.model, column.name, report.filters)
     vendor = connections[alias].vendor
-    indexed = not report.filters and leads_an_index(rows.model, column.name)
+    indexed = leads_an_index(rows.model, column.name, report.filters)
     if indexed and not unique and vendor == "postgresql":
         summary = SUMMARY_BOUNDS_SQL
     elif indexed:

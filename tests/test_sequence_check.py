@@ -681,9 +681,45 @@ def test_leads_an_index_reads_the_indexes():
     assert leads_an_index(Ticket, "number")
     assert leads_an_index(Document, "number")
     assert not leads_an_index(Document, "reference")
-    # UniqueConstraint(year, number): the index starts with the year.
+    # UniqueConstraint(year, number): the index starts with the year...
     assert leads_an_index(Invoice, "year")
     assert not leads_an_index(Invoice, "number")
+    # ... so it answers for the numbers of one year.
+    assert leads_an_index(Invoice, "number", {"year": "2026"})
+    assert leads_an_index(Invoice, "number", {"year__exact": "2026"})
+    assert not leads_an_index(Invoice, "number", {"year__gte": "2026"})
+    assert not leads_an_index(Invoice, "number", {"year": "2026", "description": ""})
+    assert not leads_an_index(Invoice, "number", {"customer__name": "x"})
+    assert not leads_an_index(Invoice, "year", {"year": "2026"})
+    assert leads_an_index(Ticket, "number", {"sequence_name": "a"})
+    assert not leads_an_index(Document, "number", {"kind": ""})
+
+
+@pytest.mark.parametrize("numbers", [[1, 2, 3, 4], [1, 3, 4, 7], []])
+def test_a_filter_on_the_leading_fields_uses_the_index(in_transaction, numbers):
+    # Invoices of one year, UniqueConstraint(year, number): the totals are
+    # lookups on that index (no scan with counters), and the findings are
+    # those of the scan that another filter forces.
+    from demo.billing.models import Customer, Invoice
+
+    customer = Customer.objects.create(name="Client", number=1)
+    Invoice.objects.bulk_create(
+        Invoice(customer=customer, year=year, number=number, issued_on=DAY, amount=1)
+        for year, number in [(2026, n) for n in numbers] + [(2025, 1), (2025, 9), (2027, 2)]
+    )
+    sequence("invoices", 5)
+    with CaptureQueriesContext(connections["default"]) as queries:
+        by_index = check_sequence(Invoice, "number", "invoices", filters={"year": "2026"})
+    assert not any("CASE WHEN" in query["sql"] for query in queries)
+    by_scan = check_sequence(
+        Invoice, "number", "invoices", filters={"year": "2026", "description": ""}
+    )
+    found = [
+        (r.documents, r.missing_count, r.missing_ranges, r.ahead_values, r.highest)
+        for r in (by_index.sequences[0], by_scan.sequences[0])
+    ]
+    assert found[0] == found[1]
+    assert found[0][0] == len(numbers)
 
 
 def test_unique_numbers_are_checked_without_grouping(in_transaction):

@@ -7,6 +7,11 @@ class Ticket(models.Model):
     number = models.PositiveBigIntegerField(unique=True)
     sequence_name = models.CharField(max_length=100, default="default")
 
+    class Meta:
+        # For sequence_check --filter sequence_name=...: the number right
+        # after the filtered field, as the demo's (year, number).
+        indexes = [models.Index(fields=["sequence_name", "number"], name="ticket_name_number")]
+
 
 class Document(models.Model):
     """A document table for ``sequence_check``: numbers are deliberately not unique.
