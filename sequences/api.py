@@ -483,10 +483,12 @@ def bounded_lock_wait(sequence_name: str, using: str, timeout: float | None) -> 
 
             # On the sqlite3 connection, as the draw does: in process, and
             # not in Django's query log.
+            # Left alone when it already has the value asked for.
             driver_connection = connection.connection
             saved = int(driver_connection.execute("PRAGMA busy_timeout").fetchone()[0])
-            restore = f"PRAGMA busy_timeout = {saved:d}"
-            driver_connection.execute(f"PRAGMA busy_timeout = {busy_timeout_ms(timeout):d}")
+            if saved != busy_timeout_ms(timeout):
+                restore = f"PRAGMA busy_timeout = {saved:d}"
+                driver_connection.execute(f"PRAGMA busy_timeout = {busy_timeout_ms(timeout):d}")
     started = time.monotonic()
     try:
         yield

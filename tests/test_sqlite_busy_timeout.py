@@ -131,3 +131,63 @@ def test_reset_and_delete_with_a_timeout_put_the_busy_timeout_back():
             assert busy_timeout() == CALLERS
     finally:
         connection.close()
+
+
+def pragmas_run(action: Callable[[], Any]) -> list[str]:
+    """The PRAGMA statements that SQLite runs on the default connection during ``action``."""
+    raw = connections["default"].connection
+    seen: list[str] = []
+    raw.set_trace_callback(seen.append)
+    try:
+        action()
+    finally:
+        raw.set_trace_callback(None)
+    return [sql for sql in seen if sql.lstrip().upper().startswith("PRAGMA")]
+
+
+@pytest.mark.parametrize("call", list(BOUNDED_CALLS))
+def test_a_busy_timeout_already_as_asked_is_read_not_set(callers_timeout, call):
+    # timeout=0.2 is 200 ms, nowait 0: when the connection already waits that
+    # long, the one PRAGMA is the read; otherwise read, set and put back.
+    asked = 0 if "nowait" in call else 200
+    BOUNDED_CALLS[call]("as-asked")
+    assert len(pragmas_run(lambda: BOUNDED_CALLS[call]("as-asked"))) == 3
+    connections["default"].connection.execute(f"PRAGMA busy_timeout = {asked:d}")
+    assert pragmas_run(lambda: BOUNDED_CALLS[call]("as-asked")) == ["PRAGMA busy_timeout"]
+    assert busy_timeout() == asked
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("call", [call for call in BOUNDED_CALLS if "timeout" in call])
+def test_a_busy_timeout_already_as_asked_still_bounds_the_wait(call):
+    connection = connections["default"]
+    connection.ensure_connection()
+    connection.connection.execute("PRAGMA busy_timeout = 200")
+    holder = sqlite3.connect(connection.settings_dict["NAME"], isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        with pytest.raises(SequenceLocked) as raised:
+            BOUNDED_CALLS[call]("held")
+        # SQLite's busy handler sleeps in steps: it gives up at about 200 ms.
+        assert 0.15 <= raised.value.waited < 2
+        assert busy_timeout() == 200
+        holder.execute("ROLLBACK")
+    finally:
+        holder.close()
+        connection.close()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(("callers", "pragmas"), [(CALLERS, 3), (1000, 1)])
+def test_reset_with_a_timeout_sets_the_busy_timeout_only_when_it_differs(callers, pragmas):
+    connection = connections["default"]
+    get_next_value("kept")
+    connection.connection.execute(f"PRAGMA busy_timeout = {callers:d}")
+    try:
+        ran = pragmas_run(
+            lambda: reset_sequence("kept", 10, expected_last=1, reason="r", timeout=1)
+        )
+        assert len(ran) == pragmas
+        assert busy_timeout() == callers
+    finally:
+        connection.close()

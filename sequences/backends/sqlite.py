@@ -71,15 +71,20 @@ def draw(
                 row = cursor.fetchone()
             else:
                 # _busy_timeout written out: a generator per call costs more
-                # than the three PRAGMAs' own Python.
+                # than the PRAGMAs' own Python.
                 raw = connection.connection
+                wanted = busy_timeout_ms(timeout)
                 saved = raw.execute(BUSY_TIMEOUT).fetchone()[0]
-                raw.execute(SET_BUSY_TIMEOUT % busy_timeout_ms(timeout))
-                try:
+                if saved == wanted:
                     cursor.execute(sql, params)
                     row = cursor.fetchone()
-                finally:
-                    raw.execute(SET_BUSY_TIMEOUT % int(saved))
+                else:
+                    raw.execute(SET_BUSY_TIMEOUT % wanted)
+                    try:
+                        cursor.execute(sql, params)
+                        row = cursor.fetchone()
+                    finally:
+                        raw.execute(SET_BUSY_TIMEOUT % int(saved))
         except OperationalError as exc:
             # "database is locked": the busy timeout ran out, or (at once) a
             # transaction that has read tried to start writing while another
@@ -134,6 +139,10 @@ def draw_many(connection: BaseDatabaseWrapper, request: ManyRequest) -> dict[str
 def _busy_timeout(connection: BaseDatabaseWrapper, seconds: float | None) -> Iterator[None]:
     """Set the busy timeout to ``seconds`` inside the block; put the caller's back on every exit.
 
+    One PRAGMA (the read) when the connection's busy timeout is already
+    ``seconds``, as with ``timeout=5`` on Django's default connection; three
+    otherwise (read, set, put back).
+
     On the ``sqlite3`` connection itself, not through Django's cursor: a
     PRAGMA runs in process (no round trip), so Django's cursor wrapper and
     query logging were most of its cost; and the draw's own statement stays
@@ -144,8 +153,13 @@ def _busy_timeout(connection: BaseDatabaseWrapper, seconds: float | None) -> Ite
         yield
         return
     raw = connection.connection
+    wanted = busy_timeout_ms(seconds)
     saved = raw.execute(BUSY_TIMEOUT).fetchone()[0]
-    raw.execute(SET_BUSY_TIMEOUT % busy_timeout_ms(seconds))
+    if saved == wanted:
+        # The connection already waits that long: nothing to set or put back.
+        yield
+        return
+    raw.execute(SET_BUSY_TIMEOUT % wanted)
     try:
         yield
     finally:
