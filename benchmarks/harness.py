@@ -1122,6 +1122,11 @@ def write_results(
         "- **raw driver**: no Django: `BEGIN`, the shortest upsert that does the work "
         "(fewer parameters, no overflow check), `COMMIT`. Ratios to it show what Django "
         "costs; they are no longer targets.",
+        '- **SQLite** runs in WAL mode with `"OPTIONS": {"transaction_mode": '
+        '"IMMEDIATE"}`, as the system check `sequences.W101` recommends: every '
+        "implementation's transaction begins with `BEGIN IMMEDIATE` (the raw driver's too), "
+        "so a draw inside it never waits and `nowait`/`timeout` need no `PRAGMA`. With "
+        "deferred transactions they cost three (see `docs/performance.md`).",
         "- **django-sequences 3.1**: the published library, in a virtualenv of its own with "
         "the same Django; it has no `timeout`.",
         "- **psycopg2** (PostgreSQL): ours, the floor and the raw driver again, in a "

@@ -364,8 +364,11 @@ class RawImplementation:
         if not own_transaction:
             return draw
 
+        # On SQLite, as Django's atomic() with transaction_mode IMMEDIATE.
+        begin = "BEGIN IMMEDIATE" if BACKEND == "sqlite" else "BEGIN"
+
         def call() -> int:
-            execute("BEGIN")
+            execute(begin)
             try:
                 value = draw()
             except BaseException:
@@ -379,7 +382,7 @@ class RawImplementation:
     @contextlib.contextmanager
     def outer_transaction(self, case: Case) -> Iterator[None]:
         cursor = self.driver_connection(case).cursor()
-        cursor.execute("BEGIN")
+        cursor.execute("BEGIN IMMEDIATE" if BACKEND == "sqlite" else "BEGIN")
         try:
             yield
         except BaseException:

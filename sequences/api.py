@@ -479,16 +479,20 @@ def bounded_lock_wait(sequence_name: str, using: str, timeout: float | None) -> 
             restore = f"SET SESSION innodb_lock_wait_timeout = {int(cursor.fetchone()[0]):d}"
             cursor.execute(SET_INNODB_LOCK_WAIT, [lock_wait_timeout(timeout)])
         elif vendor == "sqlite":
-            from .backends.sqlite import busy_timeout_ms
+            from .backends.sqlite import busy_timeout_ms, holds_write_lock
 
             # On the sqlite3 connection, as the draw does: in process, and
-            # not in Django's query log.
-            # Left alone when it already has the value asked for.
-            driver_connection = connection.connection
-            saved = int(driver_connection.execute("PRAGMA busy_timeout").fetchone()[0])
-            if saved != busy_timeout_ms(timeout):
-                restore = f"PRAGMA busy_timeout = {saved:d}"
-                driver_connection.execute(f"PRAGMA busy_timeout = {busy_timeout_ms(timeout):d}")
+            # not in Django's query log. Left alone when it already has the
+            # value asked for, or when the transaction holds the write lock
+            # (nothing in it waits).
+            if not holds_write_lock(connection):
+                driver_connection = connection.connection
+                saved = int(driver_connection.execute("PRAGMA busy_timeout").fetchone()[0])
+                if saved != busy_timeout_ms(timeout):
+                    restore = f"PRAGMA busy_timeout = {saved:d}"
+                    driver_connection.execute(
+                        f"PRAGMA busy_timeout = {busy_timeout_ms(timeout):d}"
+                    )
     started = time.monotonic()
     try:
         yield

@@ -193,3 +193,62 @@ def test_reset_with_a_timeout_sets_the_busy_timeout_only_when_it_differs(callers
         assert busy_timeout() == callers
     finally:
         connection.close()
+
+
+@pytest.fixture
+def immediate(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The default database with ``transaction_mode = "IMMEDIATE"``, as W101 recommends."""
+    connection = connections["default"]
+    connection.close()
+    options = connection.settings_dict.setdefault("OPTIONS", {})
+    monkeypatch.setitem(options, "transaction_mode", "IMMEDIATE")
+    yield
+    connection.close()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("call", list(BOUNDED_CALLS))
+def test_inside_an_immediate_transaction_no_pragma_runs(immediate, call):
+    # BEGIN IMMEDIATE took the write lock: nothing in the transaction waits,
+    # so there is no wait to bound and the busy timeout is left alone.
+    with transaction.atomic():
+        BOUNDED_CALLS[call]("immediate")
+        assert pragmas_run(lambda: BOUNDED_CALLS[call]("immediate")) == []
+        with transaction.atomic():  # a savepoint: still the same transaction
+            assert pragmas_run(lambda: BOUNDED_CALLS[call]("immediate")) == []
+    assert get_next_value("immediate") == (10 if "get_next_values" in call else 4)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("call", list(BOUNDED_CALLS))
+def test_outside_a_transaction_the_busy_timeout_is_still_set(immediate, call):
+    # In autocommit the draw's own statement takes the lock, and can wait.
+    BOUNDED_CALLS[call]("autocommit")
+    connections["default"].connection.execute(f"PRAGMA busy_timeout = {CALLERS:d}")
+    assert len(pragmas_run(lambda: BOUNDED_CALLS[call]("autocommit"))) == 3
+    assert busy_timeout() == CALLERS
+
+
+@pytest.mark.django_db(transaction=True)
+def test_atomic_inside_a_manual_transaction_still_sets_the_busy_timeout(immediate):
+    # With autocommit turned off, Python's sqlite3 began the transaction
+    # deferred, whatever transaction_mode says: the draw can wait.
+    connection = connections["default"]
+    get_next_value("manual")
+    connection.connection.execute(f"PRAGMA busy_timeout = {CALLERS:d}")
+    transaction.set_autocommit(False)
+    try:
+        with transaction.atomic():
+            assert len(pragmas_run(lambda: get_next_value("manual", nowait=True))) == 3
+        transaction.rollback()
+    finally:
+        transaction.set_autocommit(True)
+    assert busy_timeout() == CALLERS
+
+
+@pytest.mark.django_db(transaction=True)
+def test_reset_inside_an_immediate_transaction_runs_no_pragma(immediate):
+    get_next_value("kept")
+    ran = pragmas_run(lambda: reset_sequence("kept", 10, expected_last=1, reason="r", timeout=1))
+    assert ran == []
+    assert get_next_value("kept") == 10

@@ -66,7 +66,7 @@ def draw(
     started = monotonic()
     with connection.cursor() as cursor:
         try:
-            if timeout is None:
+            if timeout is None or holds_write_lock(connection):
                 cursor.execute(sql, params)
                 row = cursor.fetchone()
             else:
@@ -149,7 +149,7 @@ def _busy_timeout(connection: BaseDatabaseWrapper, seconds: float | None) -> Ite
     the only one in Django's query log. The connection must be open (call it
     inside ``connection.cursor()``).
     """
-    if seconds is None:
+    if seconds is None or holds_write_lock(connection):
         yield
         return
     raw = connection.connection
@@ -164,6 +164,24 @@ def _busy_timeout(connection: BaseDatabaseWrapper, seconds: float | None) -> Ite
         yield
     finally:
         raw.execute(SET_BUSY_TIMEOUT % int(saved))
+
+
+def holds_write_lock(connection: BaseDatabaseWrapper) -> bool:
+    """Whether the current transaction took SQLite's write lock when it began.
+
+    True inside ``atomic()`` when the outermost block began the transaction
+    with ``BEGIN IMMEDIATE`` or ``BEGIN EXCLUSIVE`` (``OPTIONS["transaction_mode"]``,
+    what ``sequences.W101`` recommends): the lock is held until the
+    transaction ends, so no statement of it waits for a lock, and there is no
+    wait for ``nowait``/``timeout`` to bound. Not when ``atomic()`` joined a
+    transaction begun with autocommit turned off (``commit_on_exit`` is then
+    false: Python's ``sqlite3`` began it deferred).
+    """
+    return (
+        connection.in_atomic_block
+        and connection.commit_on_exit
+        and getattr(connection, "transaction_mode", None) in ("IMMEDIATE", "EXCLUSIVE")
+    )
 
 
 BUSY_TIMEOUT = "PRAGMA busy_timeout"
