@@ -944,7 +944,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=os.environ.get("SEQUENCES_BENCH_PSYCOPG2_VENV"),
         help="reuse (or create) this virtualenv for psycopg2; default: a temporary one",
     )
-    parser.add_argument("--reps", type=int, help="repetitions of each case (default 9)")
+    parser.add_argument("--reps", type=int, help="repetitions of each case (default 15)")
     parser.add_argument("--calls", type=int, help="calls per repetition (default 200)")
     parser.add_argument("--big-rows", type=int, default=1_000_000)
     parser.add_argument(
@@ -1016,7 +1016,7 @@ def main(argv: list[str] | None = None) -> int:
             temporary.append(psycopg2_python)
     options = Options(
         smoke=args.smoke,
-        reps=args.reps or (1 if args.smoke else 9),
+        reps=args.reps or (1 if args.smoke else 15),
         calls=args.calls or (100 if args.smoke else 200),
         big_rows=args.big_rows if not args.smoke else min(args.big_rows, 10_000),
         concurrency=tuple(int(k) for k in args.concurrency.split(","))
