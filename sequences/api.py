@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from django.db import DatabaseError, connections, router, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, router, transaction
 
 from . import conf
 from .backends import ManyRequest, get_draw_function, get_draw_many_function
@@ -39,6 +39,10 @@ def _sequence_model() -> type[SequenceModel]:
 def _write_alias(using: str | None) -> str:
     if using is not None:
         return using
+    if not router.routers:
+        # What the router answers without routers (and no instance hint),
+        # without its two calls on every draw.
+        return DEFAULT_DB_ALIAS
     return router.db_for_write(_sequence_model())
 
 
