@@ -357,6 +357,9 @@ def snapshot(aliases: Iterable[str]) -> Iterator[bool]:
                 connection.ensure_connection()
                 with connection.cursor() as cursor:
                     cursor.execute(MYSQL_SNAPSHOT)
+            if connection.vendor == "sqlite":
+                stack.enter_context(_deferred_atomic(connection))
+                continue
             stack.enter_context(transaction.atomic(using=alias))
             if connection.vendor in ("postgresql", "mysql"):
                 with connection.cursor() as cursor:
@@ -364,6 +367,27 @@ def snapshot(aliases: Iterable[str]) -> Iterator[bool]:
                         POSTGRESQL_SNAPSHOT if connection.vendor == "postgresql" else MYSQL_BEGIN
                     )
         yield shared
+
+
+@contextlib.contextmanager
+def _deferred_atomic(connection: Any) -> Iterator[None]:
+    """``atomic()`` on SQLite, begun ``DEFERRED`` whatever ``transaction_mode`` says.
+
+    With ``"transaction_mode": "IMMEDIATE"`` (what ``sequences.W101``
+    recommends), ``atomic()`` takes the write lock at ``BEGIN``, and a check
+    would hold every writer off until it ends. A deferred transaction that
+    only reads takes no write lock, and still reads one snapshot. The
+    connection's ``transaction_mode`` is put back as soon as ``BEGIN`` has run.
+    """
+    connection.ensure_connection()  # connecting sets transaction_mode from OPTIONS
+    mode = getattr(connection, "transaction_mode", None)
+    with contextlib.ExitStack() as stack:
+        connection.transaction_mode = None
+        try:
+            stack.enter_context(transaction.atomic(using=connection.alias))
+        finally:
+            connection.transaction_mode = mode
+        yield
 
 
 # Explanations

@@ -1048,3 +1048,40 @@ def test_keep_lowest_with_no_room_keeps_nothing():
     kept: list[str] = []
     _keep_lowest(kept, "x", 0)
     assert kept == []
+
+
+@pytest.mark.backends("sqlite")
+@pytest.mark.django_db(transaction=True)
+def test_a_check_takes_no_write_lock_with_immediate_transactions(monkeypatch):
+    # transaction_mode IMMEDIATE (sequences.W101) makes atomic() take SQLite's
+    # write lock at BEGIN; a check only reads, and must not hold writers off.
+    import sqlite3
+
+    from sequences.check import snapshot
+
+    connection = connections["default"]
+    connection.close()
+    options = connection.settings_dict.setdefault("OPTIONS", {})
+    monkeypatch.setitem(options, "transaction_mode", "IMMEDIATE")
+
+    def another_writer_begins() -> None:
+        other = sqlite3.connect(connection.settings_dict["NAME"], timeout=0)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("ROLLBACK")
+        finally:
+            other.close()
+
+    try:
+        documents(1, 2)
+        sequence("s", 2)
+        with snapshot(["default"]):
+            assert Document.objects.count() == 2
+            another_writer_begins()  # at once: no "database is locked"
+        assert connection.transaction_mode == "IMMEDIATE"
+        assert check_sequence(Document, "number", "s").clean
+        # The caller's own transactions still begin IMMEDIATE.
+        with transaction.atomic(), pytest.raises(sqlite3.OperationalError, match="locked"):
+            another_writer_begins()
+    finally:
+        connection.close()
