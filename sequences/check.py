@@ -117,7 +117,8 @@ INDEXED_DISTINCT_SQL = (
 )
 # MariaDB skips along the index for COUNT(DISTINCT n) ("Using index for
 # group-by"), where the DISTINCT subquery above is written to a temporary
-# table: 1.3x against 1.8x its COUNT(*) for a million numbers (quiet machine).
+# table: alone, 1.3x against 1.8x its COUNT(*) for a million numbers; the
+# whole check 1.8x to 3.0x (make bench-check).
 INDEXED_COUNT_DISTINCT_SQL = "(SELECT COUNT(DISTINCT n) FROM ({documents}) documents)"
 # PostgreSQL, numbers that lead an index but are not unique. Its COUNT(*)
 # scans the table with parallel workers, and one COUNT(DISTINCT n) sorts a
@@ -127,7 +128,8 @@ INDEXED_COUNT_DISTINCT_SQL = "(SELECT COUNT(DISTINCT n) FROM ({documents}) docum
 # in ranges of about RANGE_NUMBERS between the lowest and the highest: the
 # ranges partition the numbers, so their counts add up; parallel workers take
 # them at once (Parallel Append), and each range's sort fits in the default
-# work_mem. 1.7x to 2.7x COUNT(*) for a million numbers (make bench-check).
+# work_mem when the numbers are about contiguous (the ranges split values, not
+# rows). 1.7x to 2.7x COUNT(*) for a million numbers (make bench-check).
 SUMMARY_BOUNDS_SQL = """
 SELECT (SELECT COUNT(*) FROM ({documents}) documents WHERE n IS NULL),
        (SELECT COUNT(*) FROM ({documents}) documents WHERE n > %(last)s),
@@ -379,6 +381,8 @@ def _deferred_atomic(connection: Any) -> Iterator[None]:
     only reads takes no write lock, and still reads one snapshot. The
     connection's ``transaction_mode`` is put back as soon as ``BEGIN`` has run.
     """
+    from .backends.sqlite import BEGUN_DEFERRED
+
     connection.ensure_connection()  # connecting sets transaction_mode from OPTIONS
     mode = getattr(connection, "transaction_mode", None)
     with contextlib.ExitStack() as stack:
@@ -387,6 +391,9 @@ def _deferred_atomic(connection: Any) -> Iterator[None]:
             stack.enter_context(transaction.atomic(using=connection.alias))
         finally:
             connection.transaction_mode = mode
+        # For holds_write_lock: transaction_mode no longer says how this began.
+        connection.__dict__[BEGUN_DEFERRED] = True
+        stack.callback(connection.__dict__.pop, BEGUN_DEFERRED, None)
         yield
 
 
@@ -531,6 +538,10 @@ def check_sequence(
         mode="sequence",
         limit=limit,
     )
+    # Several statements over the documents agree only in a snapshot opened
+    # here; in the caller's transaction (its isolation level decides), the
+    # totals come from one statement.
+    statements_agree = not connections[alias].in_atomic_block
     with snapshot([sequences_alias, alias]) as shared:
         report.one_snapshot = shared
         last = (
@@ -541,7 +552,9 @@ def check_sequence(
         )
         if last is None:
             raise LookupError(sequence_name)
-        sequence = _summarize(rows, column, sequence_name, last, start, report, alias)
+        sequence = _summarize(
+            rows, column, sequence_name, last, start, report, alias, ranges=statements_agree
+        )
         report.sequences.append(sequence)
         missing = max(0, last - sequence.start + 1) - sequence.missing_count
         sequence.missing_count = missing
@@ -611,9 +624,9 @@ def _fixed_fields(opts: Any, filters: dict[str, str]) -> set[str] | None:
     (another lookup, a related field, an unknown name).
     """
     fixed = set()
-    for key in filters:
+    for key, value in filters.items():
         name, _, lookup = key.partition("__")
-        if lookup not in ("", "exact"):
+        if lookup not in ("", "exact") or value is None:
             return None
         try:
             fixed.add(opts.get_field(name).name)
@@ -666,9 +679,10 @@ def unique_under(model: type[models.Model], field_name: str, filters: dict[str, 
         return True
     # Other filters keep fewer rows, which stay unique.
     fixed = {column.name}
-    for key in filters:
+    for key, value in filters.items():
         name, _, lookup = key.partition("__")
-        if lookup in ("", "exact"):
+        # field=None matches NULLs, which a unique constraint does not make unique.
+        if lookup in ("", "exact") and value is not None:
             with contextlib.suppress(FieldDoesNotExist):
                 fixed.add(opts.get_field(name).name)
     return any(
@@ -708,8 +722,14 @@ def _summarize(
     start: int | None,
     report: CheckReport,
     alias: str,
+    *,
+    ranges: bool,
 ) -> SequenceReport:
     """One statement over the documents: the totals and whether anything is wrong.
+
+    With ``ranges`` (the documents read in a snapshot opened by the check), a
+    non-unique indexed number on PostgreSQL is counted in ranges instead: two
+    statements.
 
     A second one, grouped by number, when some number is held twice.
 
@@ -722,7 +742,7 @@ def _summarize(
     unique = unique_under(rows.model, column.name, report.filters)
     vendor = connections[alias].vendor
     indexed = leads_an_index(rows.model, column.name, report.filters)
-    if indexed and not unique and vendor == "postgresql":
+    if indexed and not unique and vendor == "postgresql" and ranges:
         summary = SUMMARY_BOUNDS_SQL
     elif indexed:
         summary = SUMMARY_INDEXED_SQL.replace(

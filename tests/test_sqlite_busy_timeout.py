@@ -247,7 +247,7 @@ def test_atomic_inside_a_manual_transaction_still_sets_the_busy_timeout(immediat
 
 
 @pytest.mark.django_db(transaction=True)
-def test_reset_inside_an_immediate_transaction_runs_no_pragma(immediate):
+def test_reset_in_its_own_immediate_transaction_runs_no_pragma(immediate):
     get_next_value("kept")
     ran = pragmas_run(lambda: reset_sequence("kept", 10, expected_last=1, reason="r", timeout=1))
     assert ran == []

@@ -175,13 +175,21 @@ def holds_write_lock(connection: BaseDatabaseWrapper) -> bool:
     transaction ends, so no statement of it waits for a lock, and there is no
     wait for ``nowait``/``timeout`` to bound. Not when ``atomic()`` joined a
     transaction begun with autocommit turned off (``commit_on_exit`` is then
-    false: Python's ``sqlite3`` began it deferred).
+    false: Python's ``sqlite3`` began it deferred), nor inside the deferred
+    transaction of a check (:data:`BEGUN_DEFERRED`).
     """
     return (
         connection.in_atomic_block
         and connection.commit_on_exit
         and getattr(connection, "transaction_mode", None) in ("IMMEDIATE", "EXCLUSIVE")
+        and BEGUN_DEFERRED not in connection.__dict__
     )
+
+
+#: Set on a connection (in its ``__dict__``) while ``sequence_check``'s
+#: snapshot transaction, begun ``DEFERRED`` whatever ``transaction_mode``
+#: says, is open: it holds no write lock.
+BEGUN_DEFERRED = "_sequences_begun_deferred"
 
 
 BUSY_TIMEOUT = "PRAGMA busy_timeout"
