@@ -172,3 +172,14 @@ def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
             # While Playwright's loop runs, the test's ORM calls get connections
             # of their own; close them here, or the test database outlives the run.
             connections.close_all()
+
+
+@pytest.fixture
+def immediate(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """SQLite's default database with ``transaction_mode = "IMMEDIATE"``, as W101 recommends."""
+    connection = connections["default"]
+    connection.close()
+    options = connection.settings_dict.setdefault("OPTIONS", {})
+    monkeypatch.setitem(options, "transaction_mode", "IMMEDIATE")
+    yield
+    connection.close()

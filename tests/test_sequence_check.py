@@ -1057,7 +1057,7 @@ def test_keep_lowest_with_no_room_keeps_nothing():
 
 @pytest.mark.backends("sqlite")
 @pytest.mark.django_db(transaction=True)
-def test_a_check_takes_no_write_lock_with_immediate_transactions(monkeypatch):
+def test_a_check_takes_no_write_lock_with_immediate_transactions(immediate):
     # transaction_mode IMMEDIATE (sequences.W101) makes atomic() take SQLite's
     # write lock at BEGIN; a check only reads, and must not hold writers off.
     import sqlite3
@@ -1065,9 +1065,6 @@ def test_a_check_takes_no_write_lock_with_immediate_transactions(monkeypatch):
     from sequences.check import snapshot
 
     connection = connections["default"]
-    connection.close()
-    options = connection.settings_dict.setdefault("OPTIONS", {})
-    monkeypatch.setitem(options, "transaction_mode", "IMMEDIATE")
 
     def another_writer_begins() -> None:
         other = sqlite3.connect(connection.settings_dict["NAME"], timeout=0)
@@ -1094,7 +1091,7 @@ def test_a_check_takes_no_write_lock_with_immediate_transactions(monkeypatch):
 
 @pytest.mark.backends("sqlite")
 @pytest.mark.django_db(transaction=True)
-def test_a_draw_inside_a_checks_snapshot_still_bounds_its_wait(monkeypatch):
+def test_a_draw_inside_a_checks_snapshot_still_bounds_its_wait(immediate):
     # The check's transaction begins DEFERRED although transaction_mode says
     # IMMEDIATE: it holds no write lock, so a bounded draw inside it must still
     # set the busy timeout (holds_write_lock must not trust transaction_mode).
@@ -1102,9 +1099,6 @@ def test_a_draw_inside_a_checks_snapshot_still_bounds_its_wait(monkeypatch):
     from sequences.check import snapshot
 
     connection = connections["default"]
-    connection.close()
-    options = connection.settings_dict.setdefault("OPTIONS", {})
-    monkeypatch.setitem(options, "transaction_mode", "IMMEDIATE")
     try:
         with snapshot(["default"]):
             assert not holds_write_lock(connection)

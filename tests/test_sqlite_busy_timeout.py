@@ -195,17 +195,6 @@ def test_reset_with_a_timeout_sets_the_busy_timeout_only_when_it_differs(callers
         connection.close()
 
 
-@pytest.fixture
-def immediate(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The default database with ``transaction_mode = "IMMEDIATE"``, as W101 recommends."""
-    connection = connections["default"]
-    connection.close()
-    options = connection.settings_dict.setdefault("OPTIONS", {})
-    monkeypatch.setitem(options, "transaction_mode", "IMMEDIATE")
-    yield
-    connection.close()
-
-
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("call", list(BOUNDED_CALLS))
 def test_inside_an_immediate_transaction_no_pragma_runs(immediate, call):
