@@ -6,6 +6,7 @@ get_next_value`` works before ``django.setup()``.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import time
@@ -482,24 +483,17 @@ def bounded_lock_wait(sequence_name: str, using: str, timeout: float | None) -> 
             cursor.execute("SELECT @@SESSION.innodb_lock_wait_timeout")
             restore = f"SET SESSION innodb_lock_wait_timeout = {int(cursor.fetchone()[0]):d}"
             cursor.execute(SET_INNODB_LOCK_WAIT, [lock_wait_timeout(timeout)])
-        elif vendor == "sqlite":
-            from .backends.sqlite import busy_timeout_ms, holds_write_lock
+    # SQLite: the draw's own busy-timeout block (set on the sqlite3 connection,
+    # put back on every exit; nothing when nothing can wait).
+    bounded: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
+    if vendor == "sqlite":
+        from .backends.sqlite import _busy_timeout
 
-            # On the sqlite3 connection, as the draw does: in process, and
-            # not in Django's query log. Left alone when it already has the
-            # value asked for, or when the transaction holds the write lock
-            # (nothing in it waits).
-            if not holds_write_lock(connection):
-                driver_connection = connection.connection
-                saved = int(driver_connection.execute("PRAGMA busy_timeout").fetchone()[0])
-                if saved != busy_timeout_ms(timeout):
-                    restore = f"PRAGMA busy_timeout = {saved:d}"
-                    driver_connection.execute(
-                        f"PRAGMA busy_timeout = {busy_timeout_ms(timeout):d}"
-                    )
+        bounded = _busy_timeout(connection, timeout)
     started = time.monotonic()
     try:
-        yield
+        with bounded:
+            yield
     except SequenceLocked:
         raise
     except DatabaseError as exc:
