@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+from pathlib import Path
 from typing import Any
 
 from benchmarks import settings
@@ -60,6 +61,35 @@ def connect(backend: str, alias: str, *, autocommit: bool = True, timeout: float
         return MySQLdb.connect(database=name, autocommit=autocommit, **server_params(backend))
     # isolation_level=None: the sqlite3 module issues no BEGIN/COMMIT of its own.
     return sqlite3.connect(name, isolation_level=None, timeout=timeout)
+
+
+#: What ``/proc/<id>/comm`` says for a server's session process or thread: a
+#: session id is pinned only where it names one of these on this machine.
+SERVER_PROCESS_NAMES = {"postgresql": ("postgres",), "mariadb": ("mariadbd", "mysqld")}
+
+
+def server_thread(backend: str, connection: Any) -> int:
+    """The operating-system id of the process or thread serving ``connection``.
+
+    Raises ``LookupError`` where there is none on this machine (SQLite runs in
+    the client; a server elsewhere, or in a container, has ids of its own).
+    """
+    if backend not in SERVER_PROCESS_NAMES:
+        raise LookupError(f"{backend} has no server process")
+    cursor = connection.cursor()
+    if backend == "postgresql":
+        cursor.execute("SELECT pg_backend_pid()")
+    else:  # MariaDB; MySQL 8 names it performance_schema.threads.THREAD_OS_ID
+        cursor.execute("SELECT tid FROM information_schema.processlist WHERE id = CONNECTION_ID()")
+    (ident,) = cursor.fetchone()
+    cursor.close()
+    try:
+        name = Path(f"/proc/{ident}/comm").read_text().strip()
+    except OSError:
+        name = ""
+    if name not in SERVER_PROCESS_NAMES[backend]:
+        raise LookupError(f"session {ident} is not a {backend} process on this machine")
+    return int(ident)
 
 
 def reachable(backend: str) -> str | None:

@@ -112,6 +112,11 @@ class Options:
     notes: list[str] = field(default_factory=list)
 
 
+def role(impl: str) -> str:
+    """What the worker script calls ``impl``: the psycopg2 runs are the same implementations."""
+    return impl.removesuffix("_pg2")
+
+
 class WorkerProcess:
     """One ``benchmarks/worker.py`` process and its line protocol."""
 
@@ -121,7 +126,7 @@ class WorkerProcess:
         env.pop("PYTHONPATH", None)
         self.impl = impl
         self.process = subprocess.Popen(
-            [python, str(WORKER), impl.removesuffix("_pg2")],
+            [python, str(WORKER), ",".join(map(role, impl.split(",")))],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=env,
@@ -202,6 +207,46 @@ class BackendResult:
     seconds_total: float = 0.0
     #: impl -> the worker's Python, Django and driver versions
     info: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: How the single-client cases' processes were pinned to a CPU (``_pin``).
+    pinning: str = ""
+    #: impl -> the pid of the worker process that ran its single-client cases.
+    pids: dict[str, int] = field(default_factory=dict)
+
+
+#: Implementation -> the one whose worker process it shares in the single-client
+#: cases: the Django floor runs beside ours, in the same interpreter and on the
+#: same connection, so that their ratio holds ours' code and nothing else.
+#: Between two processes a few microseconds per call differ from one run to the
+#: next (memory layout, hash seed, the garbage collector's work): up to 4% of a
+#: SQLite call, more than the difference being measured.
+SHARES_PROCESS_WITH = {"django": "ours", "django_pg2": "ours_pg2"}
+
+
+def start_processes(
+    impls: list[str], backend: str, pythons: dict[str, str]
+) -> dict[str, WorkerProcess]:
+    """One worker process per implementation, or per group that shares one: impl -> process."""
+    groups: dict[str, list[str]] = {}
+    for impl in impls:
+        host = SHARES_PROCESS_WITH.get(impl, impl)
+        groups.setdefault(host if host in impls else impl, []).append(impl)
+    workers: dict[str, WorkerProcess] = {}
+    try:
+        for host, members in groups.items():
+            process = WorkerProcess(",".join(members), backend, pythons[host])
+            for member in members:
+                workers[member] = process
+        for process in processes(workers):
+            process.receive()  # the "ready" line: Django is set up
+    except BaseException:
+        stop_workers(processes(workers))
+        raise
+    return workers
+
+
+def processes(workers: dict[str, WorkerProcess]) -> list[WorkerProcess]:
+    """Each worker process once."""
+    return list({id(worker): worker for worker in workers.values()}.values())
 
 
 def rotated(items: list[str], by: int) -> list[str]:
@@ -245,20 +290,34 @@ def run_backend(backend: str, options: Options, log: Any) -> BackendResult:
     databases.create_databases(backend)
     workers: dict[str, WorkerProcess] = {}
     try:
-        workers = {impl: start_workers(impl, backend, pythons[impl], 1)[0] for impl in impls}
-        result.info = {impl: worker.ask({"op": "info"}) for impl, worker in workers.items()}
         # Tables first: the Django floor's workers capture ours' SQL by calling it.
-        workers["ours"].ask({"op": "migrate"})
+        # In a worker of its own: the objects a migration leaves behind would make
+        # every garbage collection of a measured worker longer than the others'.
+        migrator = start_workers("ours", backend, options.worker_python, 1)
+        try:
+            migrator[0].ask({"op": "migrate"})
+        finally:
+            stop_workers(migrator)
+        workers = start_processes(impls, backend, pythons)
+        result.pids = {impl: worker.process.pid for impl, worker in workers.items()}
+        result.info = {
+            impl: worker.ask({"op": "info", "impl": role(impl)})
+            for impl, worker in workers.items()
+        }
         log(f"  filling the big table with {options.big_rows:,} sequences (raw driver)")
         databases.fill(backend, "big", options.big_rows)
         result.big_rows = databases.count_rows(backend, "big")
-        for worker in workers.values():
+        for worker in processes(workers):
             worker.ask({"op": "connect", "alias": "default"})
             worker.ask({"op": "connect", "alias": "big"})
+        _pin(result, workers, log)
         _micro(result, workers, options, log)
         _count(result, workers, options, log)
     finally:
-        stop_workers(list(workers.values()))
+        for worker in processes(workers):  # MariaDB hands its threads to later connections
+            with contextlib.suppress(RuntimeError, OSError):
+                worker.ask({"op": "close"})
+        stop_workers(processes(workers))
     try:
         _contention(result, pythons, options, log)
     finally:
@@ -281,26 +340,77 @@ def block_calls(backend: str, options: Options) -> int:
     return options.calls
 
 
+def pin_cpu() -> int | None:
+    """The CPU the single-client cases run on: the last this process may use, if it has two."""
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    return cpus[-1] if len(cpus) > 1 else None
+
+
+def _pin(result: BackendResult, workers: dict[str, WorkerProcess], log: Any) -> None:
+    cpu = pin_cpu()
+    if cpu is None:
+        result.pinning = "not pinned (one CPU, or no sched_setaffinity here)"
+        return
+    replies = [worker.ask({"op": "pin", "cpu": cpu}) for worker in processes(workers)]
+    missed = sorted({reason for reply in replies for reason in reply["missed"]})
+    sessions = sum(reply["sessions"] for reply in replies)
+    if result.backend == "sqlite":
+        result.pinning = f"every worker process pinned to CPU {cpu}"
+    else:
+        result.pinning = (
+            f"every worker process and {sessions} server session(s) pinned to CPU {cpu}"
+        )
+    if missed:
+        result.pinning += f"; {len(missed)} session(s) not pinned: {'; '.join(missed)}"
+    log(f"  {result.pinning}")
+
+
+#: Each repetition's block of calls runs in this many slices, the
+#: implementations taking turns slice by slice: the machine's slow moments
+#: (a slow fsync, another process) then fall on every implementation alike
+#: instead of on one block. Between two identical workers, slices of 10 calls
+#: spread the paired ratios about five times less than blocks of 200.
+SLICES = 20
+
+
 def _micro(
     result: BackendResult, workers: dict[str, WorkerProcess], options: Options, log: Any
 ) -> None:
     calls = block_calls(result.backend, options)
-    log(f"  cases: {options.reps} repetitions of {calls} calls per implementation")
+    slices = min(SLICES, calls)
+    sizes = [calls // slices + (i < calls % slices) for i in range(slices)]
+    log(
+        f"  cases: {options.reps} repetitions of {calls} calls per implementation, "
+        f"in {slices} slices taking turns"
+    )
     for label, kase in CASES:
         for impl in result.impls:
             if applicable(impl, label):  # warm-up: prepared statements, caches
-                workers[impl].ask({"op": "run", "case": kase, "n": min(20, options.calls)})
+                workers[impl].ask(
+                    {"op": "run", "impl": role(impl), "case": kase, "n": min(20, options.calls)}
+                )
+    turn = 0
     for rep in range(options.reps):
         for label, kase in CASES:
-            impls = [impl for impl in rotated(result.impls, rep) if applicable(impl, label)]
-            for impl in impls:
-                reply = workers[impl].ask({"op": "run", "case": kase, "n": calls})
-                problem = check_block(f"{impl} {label}", kase, calls, reply)
-                if problem:
-                    result.problems.append(problem)
-                result.seconds.setdefault(label, {}).setdefault(impl, []).append(reply["seconds"])
-                result.cpu.setdefault(label, {}).setdefault(impl, []).append(reply["cpu"])
-                result.calls[label] = calls
+            seconds: dict[str, float] = {}
+            cpu: dict[str, float] = {}
+            for size in sizes:
+                turn += 1
+                for impl in rotated(result.impls, turn):
+                    if not applicable(impl, label):
+                        continue
+                    reply = workers[impl].ask(
+                        {"op": "run", "impl": role(impl), "case": kase, "n": size}
+                    )
+                    problem = check_block(f"{impl} {label}", kase, size, reply)
+                    if problem:
+                        result.problems.append(problem)
+                    seconds[impl] = seconds.get(impl, 0.0) + reply["seconds"]
+                    cpu[impl] = cpu.get(impl, 0.0) + reply["cpu"]
+            for impl, spent in seconds.items():
+                result.seconds.setdefault(label, {}).setdefault(impl, []).append(spent)
+                result.cpu.setdefault(label, {}).setdefault(impl, []).append(cpu[impl])
+            result.calls[label] = calls
         log(f"  repetition {rep + 1}/{options.reps} done")
 
 
@@ -316,7 +426,13 @@ def _count(
             n = max(1, options.count_calls // max(1, kase["batch"] // 100))
             counts = {
                 mode: workers[impl].ask(
-                    {"op": "count", "case": kase, "n": n, "inside": mode == "inside"}
+                    {
+                        "op": "count",
+                        "impl": role(impl),
+                        "case": kase,
+                        "n": n,
+                        "inside": mode == "inside",
+                    }
                 )
                 for mode in ("own", "inside")
             }
@@ -563,13 +679,14 @@ def _table(add: Any, header: list[str], rows: list[list[str]]) -> None:
 
 def _calls_table(result: BackendResult, options: Options, add: Any) -> None:
     main = [impl for impl in ("raw", "django", "ours", "v31") if impl in result.impls]
+    calls = block_calls(result.backend, options)
     add(
-        f"Calls per second: median of {options.reps} interleaved repetitions of "
-        f"{block_calls(result.backend, options)} calls each (min–max). Ratios are paired: "
-        "one ratio per "
-        "repetition, between blocks run one after the other, then their median (min–max). "
-        "`ours/floor` is the part of the cost that is ours; `floor/raw` is what Django "
-        "itself costs over the bare driver."
+        f"Calls per second: median of {options.reps} repetitions of {calls} calls each "
+        f"(min–max). A repetition runs each implementation's calls in {min(SLICES, calls)} "
+        "slices, the implementations taking turns slice by slice; "
+        f"{result.pinning or 'not pinned'}. Ratios are paired: one ratio per repetition, "
+        "then their median (min–max). `ours/floor` is the part of the cost that is ours; "
+        "`floor/raw` is what Django itself costs over the bare driver."
     )
     add("")
     header = ["case"] + [LABELS[impl] for impl in main] + ["ours/floor", "ours/raw", "floor/raw"]
@@ -1118,7 +1235,14 @@ def write_results(
         "`sequences` code. What any Django code pays for that statement; `ours/floor` is "
         "the part that is ours (argument checks, dispatch, building the statement). "
         "What ours sends outside Django's cursor, and SQLite's `PRAGMA busy_timeout`, "
-        "is not replayed: that cost is ours.",
+        "is not replayed: that cost is ours. It runs in ours' worker process, on the "
+        "same connection: the ratio then holds ours' code and no difference between "
+        "two processes.",
+        "- **How it is measured**: one client at a time. Each repetition runs every "
+        f"implementation's calls in {SLICES} slices, the implementations taking turns slice "
+        "by slice, so that the machine's slow moments fall on all of them alike; the "
+        "worker processes and their server sessions run on one CPU, so that the scheduler "
+        "does not move them between CPUs (which cost some processes more than others).",
         "- **raw driver**: no Django: `BEGIN`, the shortest upsert that does the work "
         "(fewer parameters, no overflow check), `COMMIT`. Ratios to it show what Django "
         "costs; they are no longer targets.",

@@ -1,7 +1,7 @@
 """One benchmark worker: one implementation on one backend, driven over stdin/stdout.
 
-The harness runs it as a script, ``python benchmarks/worker.py IMPL`` with
-``SEQUENCES_TEST_BACKEND`` set, and sends one JSON command per line; every
+The harness runs it as a script, ``python benchmarks/worker.py IMPL[,IMPL]``
+with ``SEQUENCES_TEST_BACKEND`` set, and sends one JSON command per line; every
 command gets one JSON line back. ``IMPL`` is
 
 - ``ours``: this project's ``sequences`` through its public API, each call in
@@ -97,6 +97,11 @@ class DjangoImplementation:
         connection = connections[case["alias"]]
         connection.ensure_connection()
         return connection.connection
+
+    def open_connections(self) -> list[Any]:
+        from django.db import connections
+
+        return [c.connection for c in connections.all() if c.connection is not None]
 
     def make(self, case: Case, *, own_transaction: bool = True) -> Call:
         from django.db import transaction
@@ -334,6 +339,9 @@ class RawImplementation:
     def driver_connection(self, case: Case) -> Any:
         return self._connection(case["alias"], nowait=case["kind"] == "nowait")
 
+    def open_connections(self) -> list[Any]:
+        return list(self.connections.values())
+
     def make(self, case: Case, *, own_transaction: bool = True) -> Call:
         sql, params = raw_statement(case)
         connection = self.driver_connection(case)
@@ -489,19 +497,31 @@ def _count_mariadb(driver_connection: Any, run: Callable[[], object]) -> Counter
 
 
 class Worker:
-    def __init__(self, impl: Implementation) -> None:
-        self.impl = impl
-        self.calls: dict[str, Call] = {}
+    """Serves the implementations named on the command line, in this one process.
 
-    def call_for(self, case: Case) -> Call:
-        key = json.dumps(case, sort_keys=True)
+    Several share a process where their ratio is the point (ours and the
+    Django floor): the same interpreter, heap, hash seed and connection, so
+    that no difference between two processes (their memory layout, what their
+    garbage collector has to walk) adds to the ratio. Commands that measure
+    name their implementation (``"impl"``); the others apply to all.
+    """
+
+    def __init__(self, impls: dict[str, Implementation]) -> None:
+        self.impls = impls
+        self.impl = next(iter(impls.values()))
+        self.calls: dict[str, Call] = {}
+        #: Server session process or thread id -> the CPUs it could run on before.
+        self.pinned: dict[int, set[int]] = {}
+
+    def call_for(self, impl: Implementation, case: Case) -> Call:
+        key = json.dumps([impl.name, case], sort_keys=True)
         if key not in self.calls:
-            self.calls[key] = self.impl.make(case)
+            self.calls[key] = impl.make(case)
         return self.calls[key]
 
     def handle(self, command: dict[str, Any]) -> dict[str, Any]:
         op = command["op"]
-        impl = self.impl
+        impl = self.impls[command["impl"]] if "impl" in command else self.impl
         if op == "info":
             info = impl.info() if isinstance(impl, DjangoImplementation) else driver_versions()
             return {"python": sys.version.split()[0], **info}
@@ -510,22 +530,62 @@ class Worker:
             impl.migrate()
             return {}
         if op == "connect":
-            impl.connect(command["alias"])
+            for each in self.impls.values():
+                each.connect(command["alias"])
             return {}
+        if op == "pin":
+            return self.pin(command["cpu"])
         if op == "close":
-            impl.close()
+            self.unpin()
+            for each in self.impls.values():
+                each.close()
             self.calls.clear()
             return {}
         if op == "run":
-            return self.run(command["case"], command["n"])
+            return self.run(impl, command["case"], command["n"])
         if op == "count":
-            return self.count(command["case"], command["n"], inside=command["inside"])
+            return self.count(impl, command["case"], command["n"], inside=command["inside"])
         if op == "contend":
             return self.contend(command)
         raise ValueError(f"unknown op {op!r}")
 
-    def run(self, case: Case, n: int) -> dict[str, Any]:
-        call = self.call_for(case)
+    def pin(self, cpu: int) -> dict[str, Any]:
+        """Run this process, and the server sessions of its open connections, on ``cpu`` only.
+
+        A call and its statement alternate, client then server: on one CPU they
+        run as they would on two, but the scheduler no longer moves them from
+        one CPU to the other, which costs some processes more than others (5%
+        or more between two identical workers on this 2-core machine).
+        Returns how many server sessions were pinned and why any was not.
+        """
+        os.sched_setaffinity(0, {cpu})
+        sessions, missed = 0, []
+        connections = {id(c): c for i in self.impls.values() for c in i.open_connections()}
+        for connection in connections.values():
+            try:
+                ident = databases.server_thread(BACKEND, connection)
+                before = os.sched_getaffinity(ident)
+                os.sched_setaffinity(ident, {cpu})
+            except LookupError as exc:
+                if BACKEND != "sqlite":  # SQLite runs in this process: nothing to miss
+                    missed.append(str(exc))
+                continue
+            except OSError as exc:  # not allowed: the server runs as another user
+                missed.append(f"{type(exc).__name__}: {exc}")
+                continue
+            self.pinned.setdefault(ident, before)
+            sessions += 1
+        return {"sessions": sessions, "missed": missed}
+
+    def unpin(self) -> None:
+        """Give the pinned server sessions their CPUs back (MariaDB reuses its threads)."""
+        for ident, cpus in self.pinned.items():
+            with contextlib.suppress(OSError):
+                os.sched_setaffinity(ident, cpus)
+        self.pinned.clear()
+
+    def run(self, impl: Implementation, case: Case, n: int) -> dict[str, Any]:
+        call = self.call_for(impl, case)
         perf_counter, process_time = time.perf_counter, time.process_time
         cpu = process_time()
         start = perf_counter()
@@ -535,15 +595,15 @@ class Worker:
         seconds = perf_counter() - start
         return {"seconds": seconds, "cpu": process_time() - cpu, "first": first, "last": last}
 
-    def count(self, case: Case, n: int, *, inside: bool) -> dict[str, Any]:
-        driver_connection = self.impl.driver_connection(case)
+    def count(self, impl: Implementation, case: Case, n: int, *, inside: bool) -> dict[str, Any]:
+        driver_connection = impl.driver_connection(case)
         if not inside:
-            call = self.impl.make(case)
+            call = impl.make(case)
             call()  # first use: one-off queries (server version ...) are not counted
             kinds = count_statements(driver_connection, lambda: [call() for _ in range(n)])
         else:
-            draw = self.impl.make(case, own_transaction=False)
-            with self.impl.outer_transaction(case):
+            draw = impl.make(case, own_transaction=False)
+            with impl.outer_transaction(case):
                 draw()  # the transaction has begun: BEGIN is not counted
                 kinds = count_statements(driver_connection, lambda: [draw() for _ in range(n)])
         return {"per_call": sum(kinds.values()) / n, "kinds": dict(kinds), "n": n}
@@ -603,14 +663,16 @@ def _reply(result: dict[str, Any]) -> None:
 
 def main() -> None:
     global _out
-    impl_name = sys.argv[1]
+    names = sys.argv[1].split(",")
     # Anything printed by the code under test goes to stderr, not to the protocol.
     _out, sys.stdout = sys.stdout, sys.stderr
-    impl: Implementation = (
-        RawImplementation() if impl_name == "raw" else DjangoImplementation(impl_name)
+    worker = Worker(
+        {
+            name: RawImplementation() if name == "raw" else DjangoImplementation(name)
+            for name in names
+        }
     )
-    worker = Worker(impl)
-    _reply({"ready": True, "impl": impl_name, "pid": os.getpid()})
+    _reply({"ready": True, "impl": sys.argv[1], "pid": os.getpid()})
     while line := sys.stdin.readline():
         command = json.loads(line)
         if command["op"] == "exit":
@@ -620,7 +682,9 @@ def main() -> None:
         except Exception as exc:
             result = {"error": f"{type(exc).__name__}: {exc}"}
         _reply(result)
-    impl.close()
+    worker.unpin()
+    for impl in worker.impls.values():
+        impl.close()
 
 
 if __name__ == "__main__":

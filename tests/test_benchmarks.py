@@ -59,6 +59,31 @@ def test_every_case_ran_for_the_raw_driver_the_django_floor_and_sequences(result
     assert "timeout=5" in result["seconds"]
 
 
+def test_the_django_floor_runs_in_ours_process_and_the_raw_driver_in_its_own(result):
+    pids = result["pids"]
+    assert pids["django"] == pids["ours"] != pids["raw"]
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="one CPU: nothing to pin to")
+def test_the_single_client_cases_ran_pinned_to_one_cpu(result):
+    pinning = result["pinning"]
+    assert "every worker process" in pinning and "not pinned" not in pinning, pinning
+    if BACKEND != "sqlite":  # raw driver and ours' process, each with two databases
+        assert "and 4 server session(s) pinned" in pinning, pinning
+
+
+@pytest.mark.skipif(BACKEND != "mariadb", reason="MariaDB keeps its threads for new connections")
+def test_no_mariadb_thread_stays_pinned_after_the_run(smoke):
+    server = subprocess.run(["pgrep", "-x", "mariadbd|mysqld"], capture_output=True, text=True)
+    pids = server.stdout.split()
+    if not pids:
+        pytest.skip("the MariaDB server does not run on this machine")
+    everyone = os.sched_getaffinity(0)
+    for pid in pids:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            assert os.sched_getaffinity(int(task.name)) >= everyone, task
+
+
 def test_the_django_floor_sends_the_same_statements_as_ours(result):
     for label, per_impl in result["statements"].items():
         floor = per_impl["django"]["inside"]
