@@ -360,7 +360,7 @@ def delete(
     check_name(sequence_name)
     limit = wait_limit(False, timeout)
     alias = _write_alias(using)
-    with transaction.atomic(using=alias), bounded_lock_wait(sequence_name, alias, limit):
+    with bounded_atomic(sequence_name, alias, limit):
         last = locked_last(Sequence, sequence_name, using=alias, timeout=limit)
         if last is None:
             return False
@@ -428,7 +428,7 @@ def reset_sequence(
         )
     limit = wait_limit(False, timeout)
     alias = _write_alias(using)
-    with transaction.atomic(using=alias), bounded_lock_wait(sequence_name, alias, limit):
+    with bounded_atomic(sequence_name, alias, limit):
         change: SequenceChange = change_sequence(
             Sequence,
             SequenceChange,
@@ -450,6 +450,55 @@ def reset_sequence(
 
 
 @contextmanager
+def bounded_atomic(sequence_name: str, using: str, timeout: float | None) -> Iterator[None]:
+    """``transaction.atomic(using=using)`` whose lock waits are bounded, its ``BEGIN``'s too.
+
+    For :func:`reset_sequence` and :func:`delete`. With SQLite's
+    ``transaction_mode`` ``IMMEDIATE`` or ``EXCLUSIVE`` (what ``sequences.W101``
+    recommends), an ``atomic()`` that begins a transaction takes the database's
+    write lock at ``BEGIN`` and waits for it under the connection's busy
+    timeout: outside a transaction the busy timeout is set before ``BEGIN``
+    and put back after ``COMMIT`` (or the rollback), and a lock given up on
+    raises :class:`~sequences.SequenceLocked`, as it does everywhere else.
+    """
+    connection = connections[using]
+    if timeout is None or connection.vendor != "sqlite" or connection.in_atomic_block:
+        with transaction.atomic(using=using), bounded_lock_wait(sequence_name, using, timeout):
+            yield
+        return
+    from .backends.sqlite import _busy_timeout
+
+    connection.ensure_connection()
+    with (
+        _lock_errors_raise_locked(sequence_name, using, timeout),
+        _busy_timeout(connection, timeout),
+        transaction.atomic(using=using),
+    ):
+        yield
+
+
+@contextmanager
+def _lock_errors_raise_locked(
+    sequence_name: str, using: str, timeout: float | None
+) -> Iterator[None]:
+    """Raise :class:`~sequences.SequenceLocked` for a lock wait given up on inside the block."""
+    from .backends.generic import _is_lock_error
+
+    connection = connections[using]
+    started = time.monotonic()
+    try:
+        yield
+    except SequenceLocked:
+        raise
+    except DatabaseError as exc:
+        if _is_lock_error(connection, exc) or "database is locked" in str(exc):
+            raise SequenceLocked(
+                sequence_name, using, waited=time.monotonic() - started, timeout=timeout
+            ) from exc
+        raise
+
+
+@contextmanager
 def bounded_lock_wait(sequence_name: str, using: str, timeout: float | None) -> Iterator[None]:
     """Bound every lock wait on ``using`` to ``timeout`` seconds inside the block.
 
@@ -465,8 +514,6 @@ def bounded_lock_wait(sequence_name: str, using: str, timeout: float | None) -> 
     if timeout is None:
         yield
         return
-    from .backends.generic import _is_lock_error
-
     connection = connections[using]
     vendor = connection.vendor
     restore: str | None = None
@@ -490,19 +537,9 @@ def bounded_lock_wait(sequence_name: str, using: str, timeout: float | None) -> 
         from .backends.sqlite import _busy_timeout
 
         bounded = _busy_timeout(connection, timeout)
-    started = time.monotonic()
     try:
-        with bounded:
+        with _lock_errors_raise_locked(sequence_name, using, timeout), bounded:
             yield
-    except SequenceLocked:
-        raise
-    except DatabaseError as exc:
-        if _is_lock_error(connection, exc) or "database is locked" in str(exc):
-            raise SequenceLocked(
-                sequence_name, using, waited=time.monotonic() - started, timeout=timeout
-            ) from exc
-        raise
-    else:
         if vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute(SET_LOCK_TIMEOUT, [saved])

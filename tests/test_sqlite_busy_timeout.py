@@ -133,8 +133,8 @@ def test_reset_and_delete_with_a_timeout_put_the_busy_timeout_back():
         connection.close()
 
 
-def pragmas_run(action: Callable[[], Any]) -> list[str]:
-    """The PRAGMA statements that SQLite runs on the default connection during ``action``."""
+def statements_run(action: Callable[[], Any]) -> list[str]:
+    """The statements that SQLite runs on the default connection during ``action``."""
     raw = connections["default"].connection
     seen: list[str] = []
     raw.set_trace_callback(seen.append)
@@ -142,7 +142,12 @@ def pragmas_run(action: Callable[[], Any]) -> list[str]:
         action()
     finally:
         raw.set_trace_callback(None)
-    return [sql for sql in seen if sql.lstrip().upper().startswith("PRAGMA")]
+    return seen
+
+
+def pragmas_run(action: Callable[[], Any]) -> list[str]:
+    """The PRAGMA statements that SQLite runs on the default connection during ``action``."""
+    return [sql for sql in statements_run(action) if sql.lstrip().upper().startswith("PRAGMA")]
 
 
 @pytest.mark.parametrize("call", list(BOUNDED_CALLS))
@@ -235,9 +240,64 @@ def test_atomic_inside_a_manual_transaction_still_sets_the_busy_timeout(immediat
     assert busy_timeout() == CALLERS
 
 
+RESET_OR_DELETE: dict[str, Callable[[float], Any]] = {
+    "reset_sequence": lambda timeout: reset_sequence(
+        "kept", 10, expected_last=1, reason="r", timeout=timeout
+    ),
+    "delete": lambda timeout: delete("kept", timeout=timeout),
+}
+
+
 @pytest.mark.django_db(transaction=True)
-def test_reset_in_its_own_immediate_transaction_runs_no_pragma(immediate):
+def test_reset_inside_an_immediate_transaction_runs_no_pragma(immediate):
     get_next_value("kept")
-    ran = pragmas_run(lambda: reset_sequence("kept", 10, expected_last=1, reason="r", timeout=1))
+    with transaction.atomic():
+        ran = pragmas_run(lambda: RESET_OR_DELETE["reset_sequence"](1))
     assert ran == []
     assert get_next_value("kept") == 10
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("action", list(RESET_OR_DELETE))
+def test_in_their_own_immediate_transaction_the_busy_timeout_is_set_around_begin(
+    immediate, action
+):
+    # Their own atomic() begins with BEGIN IMMEDIATE, which waits for the
+    # write lock: the busy timeout asked for must already be set then.
+    connection = connections["default"]
+    get_next_value("kept")
+    connection.connection.execute(f"PRAGMA busy_timeout = {CALLERS:d}")
+    try:
+        ran = [sql.split(" = ")[-1] for sql in statements_run(lambda: RESET_OR_DELETE[action](1))]
+        begin, commit = ran.index("BEGIN IMMEDIATE"), ran.index("COMMIT")
+        assert ran[:begin] == ["PRAGMA busy_timeout", "1000"]
+        assert ran[commit + 1 :] == [str(CALLERS)]
+        assert busy_timeout() == CALLERS
+    finally:
+        connection.close()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("action", list(RESET_OR_DELETE))
+def test_in_their_own_immediate_transaction_a_held_lock_raises_sequence_locked(immediate, action):
+    connection = connections["default"]
+    get_next_value("kept")
+    connection.connection.execute(f"PRAGMA busy_timeout = {CALLERS:d}")
+    holder = sqlite3.connect(connection.settings_dict["NAME"], isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        with pytest.raises(SequenceLocked) as raised:
+            RESET_OR_DELETE[action](0.2)
+        # Given up at about 200 ms, not at the connection's 7.3 s.
+        waited = raised.value.waited
+        assert waited is not None
+        assert 0.15 <= waited < 2
+        assert busy_timeout() == CALLERS
+        assert not connection.in_atomic_block
+        holder.execute("ROLLBACK")
+    finally:
+        holder.close()
+    assert SequenceRow.objects.get(name="kept").last == 1
+    RESET_OR_DELETE[action](0.2)  # the lock free: it goes through
+    assert busy_timeout() == CALLERS
+    connection.close()
