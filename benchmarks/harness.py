@@ -49,6 +49,7 @@ LABELS = {
     "raw_pg2": "raw psycopg2",
     "django_pg2": "Django floor, psycopg2",
     "ours_pg2": "ours, psycopg2",
+    "django_again": "Django floor, again",
 }
 SHORT = {"raw": "raw", "django": "floor", "ours": "ours", "v31": "3.1"}
 V31_REQUIREMENTS = ["django-sequences==3.1", "psycopg[binary]>=3.1", "mysqlclient>=2.2"]
@@ -114,7 +115,17 @@ class Options:
 
 def role(impl: str) -> str:
     """What the worker script calls ``impl``: the psycopg2 runs are the same implementations."""
-    return impl.removesuffix("_pg2")
+    return "django" if impl == AGAIN else impl.removesuffix("_pg2")
+
+
+#: Contention at the highest process count: the Django floor runs a second time
+#: in every round, as if it were another implementation. The same code against
+#: itself: how far the method puts two equal implementations apart.
+AGAIN = "django_again"
+#: Contention runs at the highest process count last this many times longer:
+#: there SQLite's busy handler sleeps 1 to 100 ms at a time, and runs of half a
+#: second put the floor 0.6 to 1.7 times itself (1.5 s: 0.86 to 1.33).
+TOP_RUN_FACTOR = 3
 
 
 class WorkerProcess:
@@ -226,22 +237,33 @@ def start_processes(
     impls: list[str], backend: str, pythons: dict[str, str]
 ) -> dict[str, WorkerProcess]:
     """One worker process per implementation, or per group that shares one: impl -> process."""
+    return {impl: pool[0] for impl, pool in start_pools(impls, backend, pythons, 1).items()}
+
+
+def start_pools(
+    impls: list[str], backend: str, pythons: dict[str, str], count: int
+) -> dict[str, list[WorkerProcess]]:
+    """``count`` worker processes per implementation, or per group that shares them."""
     groups: dict[str, list[str]] = {}
     for impl in impls:
         host = SHARES_PROCESS_WITH.get(impl, impl)
         groups.setdefault(host if host in impls else impl, []).append(impl)
-    workers: dict[str, WorkerProcess] = {}
+    pools: dict[str, list[WorkerProcess]] = {}
+    started: list[WorkerProcess] = []
     try:
         for host, members in groups.items():
-            process = WorkerProcess(",".join(members), backend, pythons[host])
+            pool = []
+            for _ in range(count):
+                pool.append(WorkerProcess(",".join(members), backend, pythons[host]))
+                started.append(pool[-1])
             for member in members:
-                workers[member] = process
-        for process in processes(workers):
+                pools[member] = pool
+        for process in started:
             process.receive()  # the "ready" line: Django is set up
     except BaseException:
-        stop_workers(processes(workers))
+        stop_workers(started)
         raise
-    return workers
+    return pools
 
 
 def processes(workers: dict[str, WorkerProcess]) -> list[WorkerProcess]:
@@ -249,7 +271,7 @@ def processes(workers: dict[str, WorkerProcess]) -> list[WorkerProcess]:
     return list({id(worker): worker for worker in workers.values()}.values())
 
 
-def rotated(items: list[str], by: int) -> list[str]:
+def rotated(items: list[Any], by: int) -> list[Any]:
     by %= len(items)
     return items[by:] + items[:by]
 
@@ -328,9 +350,8 @@ def run_backend(backend: str, options: Options, log: Any) -> BackendResult:
 
 #: SQLite's calls are the shortest (about a quarter of a millisecond, mostly
 #: the commit's fsync, whose time varies from one call to the next): its blocks
-#: have this many times the calls, so that each lasts about as long as a
-#: PostgreSQL block and the paired ratios spread less.
-SQLITE_BLOCK_FACTOR = 4
+#: have this many times the calls, so that the paired ratios spread less.
+SQLITE_BLOCK_FACTOR = 2
 
 
 def block_calls(backend: str, options: Options) -> int:
@@ -371,6 +392,22 @@ def _pin(result: BackendResult, workers: dict[str, WorkerProcess], log: Any) -> 
 #: instead of on one block. Between two identical workers, slices of 10 calls
 #: spread the paired ratios about five times less than blocks of 200.
 SLICES = 20
+#: Untimed calls before each slice: the first call after another process ran
+#: finds the CPU's caches full of that process's code and data, and pays to
+#: reload them. Not timed, so that a slice measures calls as a busy
+#: application makes them, and not which process happened to run before.
+WARM_CALLS = 1
+
+
+def turn_order(impls: list[Any], turn: int) -> list[Any]:
+    """Who runs when in slice round ``turn``: rotated, and reversed every other round.
+
+    Reversing gives every implementation each neighbour on both sides, as
+    often: ours and the Django floor share a process, and the one that runs
+    right after the other finds its caches warmer.
+    """
+    order = rotated(impls, turn // 2)
+    return order[::-1] if turn % 2 else order
 
 
 def _micro(
@@ -396,11 +433,17 @@ def _micro(
             cpu: dict[str, float] = {}
             for size in sizes:
                 turn += 1
-                for impl in rotated(result.impls, turn):
+                for impl in turn_order(result.impls, turn):
                     if not applicable(impl, label):
                         continue
                     reply = workers[impl].ask(
-                        {"op": "run", "impl": role(impl), "case": kase, "n": size}
+                        {
+                            "op": "run",
+                            "impl": role(impl),
+                            "case": kase,
+                            "n": size,
+                            "warm": WARM_CALLS,
+                        }
                     )
                     problem = check_block(f"{impl} {label}", kase, size, reply)
                     if problem:
@@ -449,14 +492,23 @@ def _contention(
     log(f"  contention: {', '.join(map(str, options.concurrency))} processes")
     pools: dict[str, list[WorkerProcess]] = {}
     try:
-        for impl in contenders:
-            pools[impl] = start_workers(impl, result.backend, pythons[impl], top)
+        pools = start_pools(contenders, result.backend, pythons, top)
         for workers_count in options.concurrency:
+            entries, seconds = contenders, options.contention_seconds
+            if workers_count == top and not options.smoke:
+                seconds *= TOP_RUN_FACTOR
+                if "django" in contenders:
+                    entries = [*contenders, AGAIN]
+                    pools[AGAIN] = pools["django"]
             for mode in ("shared", "own"):
                 key = f"{workers_count}/{mode}"
                 for rep in range(options.contention_reps):
-                    for impl in rotated(contenders, rep):
-                        summary = _contend(impl, pools[impl][:workers_count], mode, options)
+                    for impl in turn_order(entries, rep):
+                        workers = pools[impl][:workers_count]
+                        summary = _contend(
+                            [impl] * workers_count, workers, mode, seconds, options,
+                            f"contend-{impl}",
+                        )  # fmt: skip
                         if summary["problem"]:
                             # The published 3.1 is measured, not fixed: its failures
                             # are findings, not failures of this run.
@@ -467,19 +519,26 @@ def _contention(
                         result.contention.setdefault(key, {}).setdefault(impl, []).append(summary)
             log(f"  {workers_count} processes done")
     finally:
-        stop_workers([worker for pool in pools.values() for worker in pool])
+        stop_workers(list({id(w): w for pool in pools.values() for w in pool}.values()))
 
 
 def _contend(
-    impl: str, workers: list[WorkerProcess], mode: str, options: Options
+    impls: list[str],
+    workers: list[WorkerProcess],
+    mode: str,
+    seconds: float,
+    options: Options,
+    prefix: str,
 ) -> dict[str, Any]:
-    for index, worker in enumerate(workers):
-        name = f"contend-{impl}" if mode == "shared" else f"contend-{impl}-{index}"
+    """One run: ``workers[i]`` calls as ``impls[i]``, on sequences named from ``prefix``."""
+    for index, (impl, worker) in enumerate(zip(impls, workers, strict=True)):
+        name = prefix if mode == "shared" else f"{prefix}-{index}"
         worker.send(
             {
                 "op": "contend",
+                "impl": role(impl),
                 "case": case("plain", name),
-                "seconds": options.contention_seconds,
+                "seconds": seconds,
                 "max_calls": options.contention_calls,
             }
         )
@@ -639,6 +698,9 @@ def targets(result: BackendResult) -> list[tuple[str, str, bool]]:
             busy = statistics.median(run["machine_busy"] for run in ours)
             clients = statistics.median(run["client_cpu"] for run in ours)
             measured += f"; machine {busy:.0%} busy, workers {clients:.0%} of the CPU"
+            again = contention_ratios(result, f"{key}/{mode}", AGAIN, baseline="django")
+            if again:
+                measured += f"; the floor against itself {spread(again)}"
             rows.append((target, measured, met))
     values = big_ratios(result, "ours")
     if values:
@@ -778,17 +840,22 @@ def _contention_table(result: BackendResult, options: Options, add: Any) -> None
     cimpls = [impl for impl in cimpls if any(impl in runs for runs in result.contention.values())]
     add(
         "Contention: worker processes calling in a loop for "
-        f"{options.contention_seconds:g} s, median of {options.contention_reps} "
+        f"{options.contention_seconds:g} s ({options.contention_seconds * TOP_RUN_FACTOR:g} s "
+        f"at {max(options.concurrency)} processes), median of {options.contention_reps} "
         "interleaved runs (min–max); throughput in calls/s. Every run is checked: values "
-        "unique and contiguous. The Django floor sends ours' SQL, as above. `client CPU` is "
+        "unique and contiguous. The Django floor sends ours' SQL, as above, from the same "
+        "processes (their runs alternate). `client CPU` is "
         "the worker processes' CPU seconds over the run's wall seconds × "
         f"{os.cpu_count()} cores (median; ours' runs, then the floor's); `machine busy` is "
         "the share of the machine's CPU in use during ours' runs (/proc/stat: servers "
-        "and any other load included). Near 100%, the CPU is the bound, not the database's locks."
+        "and any other load included). Near 100%, the CPU is the bound, not the database's locks. "
+        f"`floor/floor` (at {max(options.concurrency)} processes): the floor run a second "
+        "time in every round, against itself; how far apart this method puts two runs "
+        "of the same code."
     )
     add("")
     header = ["processes", "sequences"] + [f"{LABELS[impl]} calls/s" for impl in cimpls]
-    header += ["ours/floor", "ours/raw"] + (["ours/3.1"] if "v31" in cimpls else [])
+    header += ["ours/floor", "floor/floor", "ours/raw"] + (["ours/3.1"] if "v31" in cimpls else [])
     header += ["client CPU ours / floor", "machine busy", "p50 / p99 ms ours"]
     rows = []
     for key, runs in result.contention.items():
@@ -798,6 +865,7 @@ def _contention_table(result: BackendResult, options: Options, add: Any) -> None
             spread([r["throughput"] for r in runs.get(impl, [])], "{:,.0f}") for impl in cimpls
         ]
         row.append(spread(contention_ratios(result, key, "ours", baseline="django")))
+        row.append(spread(contention_ratios(result, key, AGAIN, baseline="django")))
         row.append(spread(contention_ratios(result, key, "ours")))
         if "v31" in cimpls:
             row.append(spread(contention_ratios(result, key, "ours", baseline="v31")))
@@ -1061,17 +1129,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=os.environ.get("SEQUENCES_BENCH_PSYCOPG2_VENV"),
         help="reuse (or create) this virtualenv for psycopg2; default: a temporary one",
     )
-    parser.add_argument("--reps", type=int, help="repetitions of each case (default 15)")
+    parser.add_argument("--reps", type=int, help="repetitions of each case (default 12)")
     parser.add_argument("--calls", type=int, help="calls per repetition (default 200)")
     parser.add_argument("--big-rows", type=int, default=1_000_000)
     parser.add_argument(
-        "--concurrency", help="contention: process counts, comma-separated (default 1,4,16)"
+        "--concurrency", help="contention: process counts, comma-separated (default 1,16)"
     )
     parser.add_argument(
-        "--contention-reps", type=int, help="runs per contention point (default 3)"
+        "--contention-reps", type=int, help="runs per contention point (default 4)"
     )
     parser.add_argument(
-        "--contention-seconds", type=float, help="length of a contention run (default 0.6)"
+        "--contention-seconds", type=float, help="length of a contention run (default 0.5)"
     )
     parser.add_argument(
         "--output", help="markdown file (default: benchmarks/RESULTS.md, none in smoke mode)"
@@ -1133,14 +1201,14 @@ def main(argv: list[str] | None = None) -> int:
             temporary.append(psycopg2_python)
     options = Options(
         smoke=args.smoke,
-        reps=args.reps or (1 if args.smoke else 15),
+        reps=args.reps or (1 if args.smoke else 12),
         calls=args.calls or (100 if args.smoke else 200),
         big_rows=args.big_rows if not args.smoke else min(args.big_rows, 10_000),
         concurrency=tuple(int(k) for k in args.concurrency.split(","))
         if args.concurrency
-        else (1, 4, 16),
-        contention_reps=args.contention_reps or (1 if args.smoke else 3),
-        contention_seconds=args.contention_seconds or (60.0 if args.smoke else 0.6),
+        else (1, 16),
+        contention_reps=args.contention_reps or (1 if args.smoke else 4),
+        contention_seconds=args.contention_seconds or (60.0 if args.smoke else 0.5),
         contention_calls=10 if args.smoke else 10**9,
         count_calls=20,
         v31_python=v31_python,

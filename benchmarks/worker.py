@@ -542,11 +542,11 @@ class Worker:
             self.calls.clear()
             return {}
         if op == "run":
-            return self.run(impl, command["case"], command["n"])
+            return self.run(impl, command["case"], command["n"], warm=command.get("warm", 0))
         if op == "count":
             return self.count(impl, command["case"], command["n"], inside=command["inside"])
         if op == "contend":
-            return self.contend(command)
+            return self.contend(impl, command)
         raise ValueError(f"unknown op {op!r}")
 
     def pin(self, cpu: int) -> dict[str, Any]:
@@ -584,8 +584,11 @@ class Worker:
                 os.sched_setaffinity(ident, cpus)
         self.pinned.clear()
 
-    def run(self, impl: Implementation, case: Case, n: int) -> dict[str, Any]:
+    def run(self, impl: Implementation, case: Case, n: int, *, warm: int = 0) -> dict[str, Any]:
+        """``n`` timed calls, after ``warm`` untimed ones."""
         call = self.call_for(impl, case)
+        for _ in range(warm):
+            call()
         perf_counter, process_time = time.perf_counter, time.process_time
         cpu = process_time()
         start = perf_counter()
@@ -608,10 +611,10 @@ class Worker:
                 kinds = count_statements(driver_connection, lambda: [draw() for _ in range(n)])
         return {"per_call": sum(kinds.values()) / n, "kinds": dict(kinds), "n": n}
 
-    def contend(self, command: dict[str, Any]) -> dict[str, Any]:
+    def contend(self, impl: Implementation, command: dict[str, Any]) -> dict[str, Any]:
         case = command["case"]
-        self.impl.connect(case["alias"])
-        call = self.impl.make(case)
+        impl.connect(case["alias"])
+        call = impl.make(case)
         errors: list[str] = []
         for _ in range(100):  # creates the sequence (own mode), warms the connection
             try:
@@ -642,7 +645,7 @@ class Worker:
             values.append(value)
         seconds = perf_counter() - start
         cpu = time.process_time() - cpu
-        self.impl.close()
+        impl.close()
         self.calls.clear()
         return {
             "values": values,
