@@ -118,9 +118,9 @@ def role(impl: str) -> str:
     return "django" if impl == AGAIN else impl.removesuffix("_pg2")
 
 
-#: Contention at the highest process count: the Django floor runs a second time
-#: in every round, as if it were another implementation. The same code against
-#: itself: how far the method puts two equal implementations apart.
+#: Contention: the Django floor runs a second time in every round, as if it were
+#: another implementation. The same code against itself: how far the method
+#: puts two equal implementations apart.
 AGAIN = "django_again"
 #: Contention runs at the highest process count last this many times longer:
 #: there SQLite's busy handler sleeps 1 to 100 ms at a time, and runs of half a
@@ -493,13 +493,14 @@ def _contention(
     pools: dict[str, list[WorkerProcess]] = {}
     try:
         pools = start_pools(contenders, result.backend, pythons, top)
+        entries = contenders
+        if "django" in contenders:
+            entries = [*contenders, AGAIN]
+            pools[AGAIN] = pools["django"]
         for workers_count in options.concurrency:
-            entries, seconds = contenders, options.contention_seconds
+            seconds = options.contention_seconds
             if workers_count == top and not options.smoke:
                 seconds *= TOP_RUN_FACTOR
-                if "django" in contenders:
-                    entries = [*contenders, AGAIN]
-                    pools[AGAIN] = pools["django"]
             for mode in ("shared", "own"):
                 key = f"{workers_count}/{mode}"
                 for rep in range(options.contention_reps):
@@ -849,9 +850,8 @@ def _contention_table(result: BackendResult, options: Options, add: Any) -> None
         f"{os.cpu_count()} cores (median; ours' runs, then the floor's); `machine busy` is "
         "the share of the machine's CPU in use during ours' runs (/proc/stat: servers "
         "and any other load included). Near 100%, the CPU is the bound, not the database's locks. "
-        f"`floor/floor` (at {max(options.concurrency)} processes): the floor run a second "
-        "time in every round, against itself; how far apart this method puts two runs "
-        "of the same code."
+        "`floor/floor`: the floor run a second time in every round, against itself; how "
+        "far apart this method puts two runs of the same code."
     )
     add("")
     header = ["processes", "sequences"] + [f"{LABELS[impl]} calls/s" for impl in cimpls]
