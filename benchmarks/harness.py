@@ -6,9 +6,11 @@ bench-smoke``, and ``tests/test_benchmarks.py``) runs every case a hundred
 times and checks only correctness: values unique and contiguous, one statement
 per call inside the caller's transaction.
 
-Each implementation runs in its own worker process (``benchmarks/worker.py``)
-and the harness asks them in turn, A B C A B C ..., starting each repetition
-with the next one, so that they share the machine's noise. The targets are
+The implementations run in worker processes (``benchmarks/worker.py``; ours
+and the Django floor share one), pinned to one CPU with their server
+sessions, and the harness asks them in turn, slice by slice, in an order that
+gives every implementation each neighbour on both sides as often
+(:func:`turn_order`), so that they share the machine's noise. The targets are
 against the Django floor: the same SQL as ours, sent through Django's cursor
 (issue 16 retired the ratios to the raw driver, which no code inside
 ``atomic()`` can reach).
@@ -51,7 +53,6 @@ LABELS = {
     "ours_pg2": "ours, psycopg2",
     "django_again": "Django floor, again",
 }
-SHORT = {"raw": "raw", "django": "floor", "ours": "ours", "v31": "3.1"}
 V31_REQUIREMENTS = ["django-sequences==3.1", "psycopg[binary]>=3.1", "mysqlclient>=2.2"]
 PSYCOPG2_REQUIREMENTS = ["psycopg2-binary>=2.9"]
 
@@ -113,18 +114,21 @@ class Options:
     notes: list[str] = field(default_factory=list)
 
 
+#: Contention: the Django floor runs a second time in every round, as if it were
+#: another implementation. The same code against itself: how far the method
+#: puts two equal implementations apart.
+AGAIN = "django_again"
+
+
 def role(impl: str) -> str:
     """What the worker script calls ``impl``: the psycopg2 runs are the same implementations."""
     return "django" if impl == AGAIN else impl.removesuffix("_pg2")
 
 
-#: Contention: the Django floor runs a second time in every round, as if it were
-#: another implementation. The same code against itself: how far the method
-#: puts two equal implementations apart.
-AGAIN = "django_again"
 #: Contention runs at the highest process count last this many times longer:
 #: there SQLite's busy handler sleeps 1 to 100 ms at a time, and runs of half a
-#: second put the floor 0.6 to 1.7 times itself (1.5 s: 0.86 to 1.33).
+#: second put the floor 0.59 to 1.72 times itself (12 runs; runs of 2 s: 0.86
+#: to 1.33).
 TOP_RUN_FACTOR = 3
 
 
@@ -179,8 +183,13 @@ class WorkerProcess:
         try:
             self.process.wait(timeout=30)
         except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+            # SIGTERM first: the worker gives its pinned server threads their CPUs back.
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
 
 
 def stop_workers(workers: list[WorkerProcess]) -> None:
@@ -191,21 +200,14 @@ def stop_workers(workers: list[WorkerProcess]) -> None:
         worker.wait()
 
 
-def start_workers(impl: str, backend: str, python: str, count: int) -> list[WorkerProcess]:
-    workers = [WorkerProcess(impl, backend, python) for _ in range(count)]
-    for worker in workers:
-        worker.receive()  # the "ready" line: Django is set up
-    return workers
-
-
 @dataclass
 class BackendResult:
     backend: str
     version: str
     impls: list[str]
-    #: label -> impl -> [seconds per block]
+    #: label -> impl -> [seconds per repetition, the sum of its slices]
     seconds: dict[str, dict[str, list[float]]] = field(default_factory=dict)
-    #: label -> impl -> [client CPU seconds per block]
+    #: label -> impl -> [client CPU seconds per repetition]
     cpu: dict[str, dict[str, list[float]]] = field(default_factory=dict)
     calls: dict[str, int] = field(default_factory=dict)
     #: label -> impl -> {"own": {...}, "inside": {...}}
@@ -290,7 +292,8 @@ def check_block(label: str, kase: Case, n: int, result: dict[str, Any]) -> str |
     if kase["kind"] == "first":
         ok = first == last == kase["batch"]
     elif kase["kind"] == "reset":
-        ok = 1 <= first < 1000 and 1 <= last < 1000
+        # 1 to 999, then 1 again: n calls in a row move n - 1 steps round that cycle.
+        ok = 1 <= first < 1000 and 1 <= last < 1000 and (last - first) % 999 == (n - 1) % 999
     else:
         ok = last - first == (n - 1) * kase["batch"]
     if ok:
@@ -315,11 +318,11 @@ def run_backend(backend: str, options: Options, log: Any) -> BackendResult:
         # Tables first: the Django floor's workers capture ours' SQL by calling it.
         # In a worker of its own: the objects a migration leaves behind would make
         # every garbage collection of a measured worker longer than the others'.
-        migrator = start_workers("ours", backend, options.worker_python, 1)
+        migrator = start_processes(["ours"], backend, pythons)["ours"]
         try:
-            migrator[0].ask({"op": "migrate"})
+            migrator.ask({"op": "migrate", "impl": "ours"})
         finally:
-            stop_workers(migrator)
+            stop_workers([migrator])
         workers = start_processes(impls, backend, pythons)
         result.pids = {impl: worker.process.pid for impl, worker in workers.items()}
         result.info = {
@@ -400,14 +403,21 @@ WARM_CALLS = 1
 
 
 def turn_order(impls: list[Any], turn: int) -> list[Any]:
-    """Who runs when in slice round ``turn``: rotated, and reversed every other round.
+    """Who runs when in round ``turn``: every neighbour on both sides, as often.
 
-    Reversing gives every implementation each neighbour on both sides, as
-    often: ours and the Django floor share a process, and the one that runs
-    right after the other finds its caches warmer.
+    Rounds go in cycles of ``2 n``: the ``n`` rotations of ``impls``
+    reversed, then the ``n`` rotations forward, in an order where each round
+    begins with the implementation the round before ended with. Over a
+    cycle, each implementation runs right after each other one exactly as
+    often as right before it, round boundaries included. Ours and the Django
+    floor share a process: the one that runs right after the other finds
+    warmer caches, and neither may have that more often.
     """
-    order = rotated(impls, turn // 2)
-    return order[::-1] if turn % 2 else order
+    n = len(impls)
+    position = turn % (2 * n)
+    if position < n:
+        return rotated(impls, position)[::-1]
+    return rotated(impls, 2 * n - 1 - position)
 
 
 def _micro(
@@ -426,16 +436,15 @@ def _micro(
                 workers[impl].ask(
                     {"op": "run", "impl": role(impl), "case": kase, "n": min(20, options.calls)}
                 )
-    turn = 0
+    # The raw driver last: the implementation the order's round boundaries favour.
+    order = result.impls[1:] + result.impls[:1]
     for rep in range(options.reps):
         for label, kase in CASES:
             seconds: dict[str, float] = {}
             cpu: dict[str, float] = {}
-            for size in sizes:
-                turn += 1
-                for impl in turn_order(result.impls, turn):
-                    if not applicable(impl, label):
-                        continue
+            impls = [impl for impl in order if applicable(impl, label)]
+            for index, size in enumerate(sizes):
+                for impl in turn_order(impls, rep * len(sizes) + index):
                     reply = workers[impl].ask(
                         {
                             "op": "run",
@@ -841,8 +850,14 @@ def _contention_table(result: BackendResult, options: Options, add: Any) -> None
     cimpls = [impl for impl in cimpls if any(impl in runs for runs in result.contention.values())]
     add(
         "Contention: worker processes calling in a loop for "
-        f"{options.contention_seconds:g} s ({options.contention_seconds * TOP_RUN_FACTOR:g} s "
-        f"at {max(options.concurrency)} processes), median of {options.contention_reps} "
+        f"{options.contention_seconds:g} s"
+        + (
+            ""
+            if options.smoke
+            else f" ({options.contention_seconds * TOP_RUN_FACTOR:g} s at "
+            f"{max(options.concurrency)} processes)"
+        )
+        + f", median of {options.contention_reps} "
         "interleaved runs (min–max); throughput in calls/s. Every run is checked: values "
         "unique and contiguous. The Django floor sends ours' SQL, as above, from the same "
         "processes (their runs alternate). `client CPU` is "

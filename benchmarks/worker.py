@@ -1,4 +1,4 @@
-"""One benchmark worker: one implementation on one backend, driven over stdin/stdout.
+"""One benchmark worker: one or two implementations on one backend, driven over stdin/stdout.
 
 The harness runs it as a script, ``python benchmarks/worker.py IMPL[,IMPL]``
 with ``SEQUENCES_TEST_BACKEND`` set, and sends one JSON command per line; every
@@ -31,6 +31,7 @@ import itertools
 import json
 import os
 import re
+import signal
 import sys
 import tempfile
 import time
@@ -554,8 +555,8 @@ class Worker:
 
         A call and its statement alternate, client then server: on one CPU they
         run as they would on two, but the scheduler no longer moves them from
-        one CPU to the other, which costs some processes more than others (5%
-        or more between two identical workers on this 2-core machine).
+        one CPU to the other, which costs some processes more than others (4%
+        to 12% between two identical workers on this 2-core machine).
         Returns how many server sessions were pinned and why any was not.
         """
         os.sched_setaffinity(0, {cpu})
@@ -675,19 +676,26 @@ def main() -> None:
             for name in names
         }
     )
+    # Ctrl-C reaches the whole process group: the harness closes its workers
+    # in order instead. SIGTERM (the harness's last resort) exits through the
+    # finally clause below, which gives pinned server threads their CPUs back.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(1))
     _reply({"ready": True, "impl": sys.argv[1], "pid": os.getpid()})
-    while line := sys.stdin.readline():
-        command = json.loads(line)
-        if command["op"] == "exit":
-            break
-        try:
-            result = worker.handle(command)
-        except Exception as exc:
-            result = {"error": f"{type(exc).__name__}: {exc}"}
-        _reply(result)
-    worker.unpin()
-    for impl in worker.impls.values():
-        impl.close()
+    try:
+        while line := sys.stdin.readline():
+            command = json.loads(line)
+            if command["op"] == "exit":
+                break
+            try:
+                result = worker.handle(command)
+            except Exception as exc:
+                result = {"error": f"{type(exc).__name__}: {exc}"}
+            _reply(result)
+    finally:
+        worker.unpin()
+        for impl in worker.impls.values():
+            impl.close()
 
 
 if __name__ == "__main__":

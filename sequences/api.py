@@ -453,25 +453,60 @@ def reset_sequence(
 def bounded_atomic(sequence_name: str, using: str, timeout: float | None) -> Iterator[None]:
     """``transaction.atomic(using=using)`` whose lock waits are bounded, its ``BEGIN``'s too.
 
-    For :func:`reset_sequence` and :func:`delete`. With SQLite's
-    ``transaction_mode`` ``IMMEDIATE`` or ``EXCLUSIVE`` (what ``sequences.W101``
-    recommends), an ``atomic()`` that begins a transaction takes the database's
-    write lock at ``BEGIN`` and waits for it under the connection's busy
-    timeout: outside a transaction the busy timeout is set before ``BEGIN``
-    and put back after ``COMMIT`` (or the rollback), and a lock given up on
-    raises :class:`~sequences.SequenceLocked`, as it does everywhere else.
+    For :func:`reset_sequence` and :func:`delete`, whose ORM statements wait
+    under :func:`bounded_lock_wait`; ``timeout`` is a limit already resolved
+    by :func:`wait_limit` (``None``: no limit).
     """
-    connection = connections[using]
-    if timeout is None or connection.vendor != "sqlite" or connection.in_atomic_block:
-        with transaction.atomic(using=using), bounded_lock_wait(sequence_name, using, timeout):
+    if timeout is not None and _begin_can_wait(using):
+        with _sqlite_atomic_waiting_at_most(sequence_name, using, timeout):
             yield
         return
+    with transaction.atomic(using=using), bounded_lock_wait(sequence_name, using, timeout):
+        yield
+
+
+@contextmanager
+def atomic_with_timeout(
+    sequence_name: str, using: str, timeout: float | None = None
+) -> Iterator[None]:
+    """``transaction.atomic(using=using)`` whose ``BEGIN`` waits at most ``timeout`` seconds.
+
+    For code that opens a transaction around a bounded call (the
+    ``sequence_next`` command, the admin's reset). Only SQLite's ``BEGIN``
+    can wait: with ``transaction_mode`` ``IMMEDIATE`` or ``EXCLUSIVE`` (what
+    ``sequences.W101`` recommends) it takes the database's write lock, under
+    the connection's busy timeout. Outside a transaction on SQLite the busy
+    timeout is set before ``BEGIN`` and put back after ``COMMIT`` (or the
+    rollback), and a lock given up on raises :class:`~sequences.SequenceLocked`.
+    Anywhere else this is ``atomic()``. ``timeout`` as for :func:`get_next_value`
+    (``None``: ``SEQUENCES_LOCK_TIMEOUT``).
+    """
+    limit = wait_limit(False, timeout)
+    if limit is not None and _begin_can_wait(using):
+        with _sqlite_atomic_waiting_at_most(sequence_name, using, limit):
+            yield
+        return
+    with transaction.atomic(using=using):
+        yield
+
+
+def _begin_can_wait(using: str) -> bool:
+    """Whether ``atomic(using=using)`` would begin a SQLite transaction (whose BEGIN can wait)."""
+    connection = connections[using]
+    return connection.vendor == "sqlite" and not connection.in_atomic_block
+
+
+@contextmanager
+def _sqlite_atomic_waiting_at_most(sequence_name: str, using: str, limit: float) -> Iterator[None]:
+    # The busy timeout is set for the whole transaction, its BEGIN included:
+    # every statement inside waits at most ``limit`` too.
     from .backends.sqlite import _busy_timeout
 
+    connection = connections[using]
     connection.ensure_connection()
     with (
-        _lock_errors_raise_locked(sequence_name, using, timeout),
-        _busy_timeout(connection, timeout),
+        _lock_errors_raise_locked(sequence_name, using, limit),
+        _busy_timeout(connection, limit),
         transaction.atomic(using=using),
     ):
         yield

@@ -35,7 +35,7 @@ def locked_last(
     Call it inside a transaction on ``using``: the lock lasts until that
     transaction ends. Nothing is locked when the row does not exist. A lock
     wait that gives up (``timeout=0``: at once; otherwise as the caller's
-    ``bounded_lock_wait`` set it) raises :class:`~sequences.SequenceLocked`.
+    ``bounded_atomic`` set it) raises :class:`~sequences.SequenceLocked`.
     """
     from .backends.generic import _is_lock_error
 

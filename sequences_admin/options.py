@@ -13,7 +13,7 @@ from django.contrib.admin import helpers
 from django.contrib.admin.templatetags.admin_urls import admin_urlname
 from django.contrib.admin.utils import quote, unquote
 from django.contrib.auth import get_permission_codename
-from django.db import router, transaction
+from django.db import router
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -26,6 +26,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from sequences import SequenceLocked, SequenceValueChanged, reset_sequence
+from sequences.api import atomic_with_timeout
 from sequences.models import Sequence, SequenceChange
 from sequences.validation import MAX_VALUE, visible_name
 
@@ -173,7 +174,7 @@ class SequenceAdmin(ReadOnlyAdminMixin, _SequenceAdminBase):
             form = self.reset_form(request.POST)
             if form.is_valid():
                 try:
-                    with transaction.atomic(using=alias):
+                    with atomic_with_timeout(name, alias, self.reset_timeout):
                         change = reset_sequence(
                             name,
                             form.cleaned_data["next_value"],

@@ -10,6 +10,7 @@ is what it was before.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -301,3 +302,57 @@ def test_in_their_own_immediate_transaction_a_held_lock_raises_sequence_locked(i
     RESET_OR_DELETE[action](0.2)  # the lock free: it goes through
     assert busy_timeout() == CALLERS
     connection.close()
+
+
+@pytest.fixture
+def held_lock(immediate: None) -> Iterator[sqlite3.Connection]:
+    """Another connection to the database file holds SQLite's write lock."""
+    connection = connections["default"]
+    get_next_value("kept")
+    connection.connection.execute(f"PRAGMA busy_timeout = {CALLERS:d}")
+    holder = sqlite3.connect(connection.settings_dict["NAME"], isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        yield holder
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sequence_next_gives_up_at_its_own_begin_with_a_command_error(held_lock):
+    # The command's own atomic() begins with BEGIN IMMEDIATE: that is where it waits.
+    from django.core.management import CommandError
+
+    from tests.command_utils import call
+
+    started = time.monotonic()
+    with pytest.raises(CommandError, match="is locked by another transaction"):
+        call("sequence_next", "kept", "--timeout", "0.2")
+    assert time.monotonic() - started < 2  # not the connection's 7.3 s
+    assert busy_timeout() == CALLERS
+    assert not connections["default"].in_atomic_block
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_admin_reset_says_in_use_when_its_begin_cannot_have_the_lock(held_lock, monkeypatch):
+    from django.contrib.messages import get_messages
+
+    from sequences_admin.options import SequenceAdmin
+    from tests.admin_helpers import RESET, client_for, make_user, url
+
+    monkeypatch.setattr(SequenceAdmin, "reset_timeout", 0.2)
+    held_lock.execute("ROLLBACK")  # the user and its session need the lock first
+    client = client_for(make_user("resetter", *RESET))
+    client.get(url("sequence_reset", "kept"))
+    held_lock.execute("BEGIN IMMEDIATE")
+    started = time.monotonic()
+    data = {"next_value": 50, "expected_last": 1, "reason": "busy"}
+    response = client.post(url("sequence_reset", "kept"), data)
+    assert time.monotonic() - started < 2
+    assert response.status_code == 200  # the form again, not a server error
+    shown = [str(message) for message in get_messages(response.wsgi_request)]
+    assert shown == ["Sequence “kept” was not reset: the sequence is in use, try again."]
+    held_lock.execute("ROLLBACK")
+    held_lock.execute("BEGIN IMMEDIATE")  # what the fixture ends
+    assert SequenceRow.objects.get(name="kept").last == 1

@@ -163,7 +163,11 @@ def _busy_timeout(connection: BaseDatabaseWrapper, seconds: float | None) -> Ite
     try:
         yield
     finally:
-        raw.execute(SET_BUSY_TIMEOUT % int(saved))
+        # Unless Django closed the connection meanwhile (a failed rollback
+        # does): a closed one has no busy timeout to restore, and the error
+        # that closed it is the one to see.
+        if connection.connection is raw:
+            raw.execute(SET_BUSY_TIMEOUT % int(saved))
 
 
 def holds_write_lock(connection: BaseDatabaseWrapper) -> bool:

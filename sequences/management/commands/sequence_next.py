@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
-from django.db import transaction
 
 from ... import get_next_values
+from ...api import atomic_with_timeout
 from ...exceptions import SequenceLocked, SequenceOverflow
 from ..base import SequenceCommand, add_timeout_argument, parse_int, parse_name, parse_timeout
 
@@ -42,7 +42,7 @@ class Command(SequenceCommand):
         timeout = parse_timeout(options.get("timeout"))
         alias = self.database(options)
         try:
-            with transaction.atomic(using=alias):
+            with atomic_with_timeout(name, alias, timeout):
                 values = get_next_values(count, name, initial, timeout=timeout, using=alias)
         except (ValueError, SequenceOverflow, SequenceLocked) as exc:  # 2**63 - 1, or held
             raise CommandError(str(exc)) from None
