@@ -77,12 +77,18 @@ def server_thread(backend: str, connection: Any) -> int:
     if backend not in SERVER_PROCESS_NAMES:
         raise LookupError(f"{backend} has no server process")
     cursor = connection.cursor()
-    if backend == "postgresql":
-        cursor.execute("SELECT pg_backend_pid()")
-    else:  # MariaDB; MySQL 8 names it performance_schema.threads.THREAD_OS_ID
-        cursor.execute("SELECT tid FROM information_schema.processlist WHERE id = CONNECTION_ID()")
-    (ident,) = cursor.fetchone()
-    cursor.close()
+    try:
+        if backend == "postgresql":
+            cursor.execute("SELECT pg_backend_pid()")
+        else:  # MariaDB; MySQL 8 names it performance_schema.threads.THREAD_OS_ID
+            cursor.execute(
+                "SELECT tid FROM information_schema.processlist WHERE id = CONNECTION_ID()"
+            )
+        (ident,) = cursor.fetchone()
+    except Exception as exc:  # MySQL: no tid column
+        raise LookupError(f"no operating-system id for the session ({exc})") from exc
+    finally:
+        cursor.close()
     try:
         name = Path(f"/proc/{ident}/comm").read_text().strip()
     except OSError:

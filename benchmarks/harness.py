@@ -128,7 +128,7 @@ def role(impl: str) -> str:
 #: Contention runs at the highest process count last this many times longer:
 #: there SQLite's busy handler sleeps 1 to 100 ms at a time, and runs of half a
 #: second put the floor 0.59 to 1.72 times itself (12 runs; runs of 2 s: 0.86
-#: to 1.33).
+#: to 1.33; of 1.5 s, in make bench: 0.84 to 1.23).
 TOP_RUN_FACTOR = 3
 
 
@@ -392,14 +392,27 @@ def _pin(result: BackendResult, workers: dict[str, WorkerProcess], log: Any) -> 
 #: Each repetition's block of calls runs in this many slices, the
 #: implementations taking turns slice by slice: the machine's slow moments
 #: (a slow fsync, another process) then fall on every implementation alike
-#: instead of on one block. Between two identical workers, slices of 10 calls
-#: spread the paired ratios about five times less than blocks of 200.
+#: instead of on one block. Between two identical workers, pinned, slices of
+#: 10 to 20 calls spread the paired ratios three to five times less than
+#: blocks of 200 (standard deviation 0.01-0.02 against 0.04-0.07).
 SLICES = 20
 #: Untimed calls before each slice: the first call after another process ran
 #: finds the CPU's caches full of that process's code and data, and pays to
 #: reload them. Not timed, so that a slice measures calls as a busy
 #: application makes them, and not which process happened to run before.
 WARM_CALLS = 1
+
+
+def slice_sizes(calls: int, implementations: int) -> list[int]:
+    """A repetition's ``calls`` cut into slices: about :data:`SLICES`, whole cycles of turns.
+
+    A multiple of :func:`turn_order`'s cycle, ``2 n`` rounds: each repetition
+    (one paired ratio) gives every implementation each neighbour on both
+    sides as often.
+    """
+    cycle = 2 * implementations
+    count = min(calls, max(cycle, round(SLICES / cycle) * cycle))
+    return [calls // count + (i < calls % count) for i in range(count)]
 
 
 def turn_order(impls: list[Any], turn: int) -> list[Any]:
@@ -424,11 +437,9 @@ def _micro(
     result: BackendResult, workers: dict[str, WorkerProcess], options: Options, log: Any
 ) -> None:
     calls = block_calls(result.backend, options)
-    slices = min(SLICES, calls)
-    sizes = [calls // slices + (i < calls % slices) for i in range(slices)]
     log(
         f"  cases: {options.reps} repetitions of {calls} calls per implementation, "
-        f"in {slices} slices taking turns"
+        f"in about {SLICES} slices taking turns"
     )
     for label, kase in CASES:
         for impl in result.impls:
@@ -436,15 +447,16 @@ def _micro(
                 workers[impl].ask(
                     {"op": "run", "impl": role(impl), "case": kase, "n": min(20, options.calls)}
                 )
-    # The raw driver last: the implementation the order's round boundaries favour.
+    # The raw driver last: the one whose turns the cycle's two ends repeat
+    # (an implementation right after itself), for 4 implementations.
     order = result.impls[1:] + result.impls[:1]
     for rep in range(options.reps):
         for label, kase in CASES:
             seconds: dict[str, float] = {}
             cpu: dict[str, float] = {}
             impls = [impl for impl in order if applicable(impl, label)]
-            for index, size in enumerate(sizes):
-                for impl in turn_order(impls, rep * len(sizes) + index):
+            for index, size in enumerate(slice_sizes(calls, len(impls))):
+                for impl in turn_order(impls, index):
                     reply = workers[impl].ask(
                         {
                             "op": "run",
@@ -513,7 +525,7 @@ def _contention(
             for mode in ("shared", "own"):
                 key = f"{workers_count}/{mode}"
                 for rep in range(options.contention_reps):
-                    for impl in turn_order(entries, rep):
+                    for impl in _run_order(entries, rep):
                         workers = pools[impl][:workers_count]
                         summary = _contend(
                             [impl] * workers_count, workers, mode, seconds, options,
@@ -530,6 +542,17 @@ def _contention(
             log(f"  {workers_count} processes done")
     finally:
         stop_workers(list({id(w): w for pool in pools.values() for w in pool}.values()))
+
+
+def _run_order(entries: list[str], rep: int) -> list[str]:
+    """The contention runs' order: rotated, reversed every other run.
+
+    Too few runs for :func:`turn_order`'s cycles, and each run opens its
+    connections anew: what matters here is that no implementation always runs
+    first, or always right after the same one.
+    """
+    order = rotated(entries, rep // 2)
+    return order[::-1] if rep % 2 else order
 
 
 def _contend(
@@ -754,7 +777,7 @@ def _calls_table(result: BackendResult, options: Options, add: Any) -> None:
     calls = block_calls(result.backend, options)
     add(
         f"Calls per second: median of {options.reps} repetitions of {calls} calls each "
-        f"(min–max). A repetition runs each implementation's calls in {min(SLICES, calls)} "
+        f"(min–max). A repetition runs each implementation's calls in about {SLICES} "
         "slices, the implementations taking turns slice by slice; "
         f"{result.pinning or 'not pinned'}. Ratios are paired: one ratio per repetition, "
         "then their median (min–max). `ours/floor` is the part of the cost that is ours; "
@@ -1145,7 +1168,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="reuse (or create) this virtualenv for psycopg2; default: a temporary one",
     )
     parser.add_argument("--reps", type=int, help="repetitions of each case (default 12)")
-    parser.add_argument("--calls", type=int, help="calls per repetition (default 200)")
+    parser.add_argument(
+        "--calls", type=int, help="calls per repetition (default 200; twice that on SQLite)"
+    )
     parser.add_argument("--big-rows", type=int, default=1_000_000)
     parser.add_argument(
         "--concurrency", help="contention: process counts, comma-separated (default 1,16)"
@@ -1322,8 +1347,8 @@ def write_results(
         "same connection: the ratio then holds ours' code and no difference between "
         "two processes.",
         "- **How it is measured**: one client at a time. Each repetition runs every "
-        f"implementation's calls in {SLICES} slices, the implementations taking turns slice "
-        "by slice, so that the machine's slow moments fall on all of them alike; the "
+        f"implementation's calls in about {SLICES} slices, the implementations taking turns "
+        "slice by slice, so that the machine's slow moments fall on all of them alike; the "
         "worker processes and their server sessions run on one CPU, so that the scheduler "
         "does not move them between CPUs (which cost some processes more than others).",
         "- **raw driver**: no Django: `BEGIN`, the shortest upsert that does the work "

@@ -693,6 +693,7 @@ def main() -> None:
                 result = {"error": f"{type(exc).__name__}: {exc}"}
             _reply(result)
     finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second one must not cut this short
         worker.unpin()
         for impl in worker.impls.values():
             impl.close()

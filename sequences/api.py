@@ -453,9 +453,10 @@ def reset_sequence(
 def bounded_atomic(sequence_name: str, using: str, timeout: float | None) -> Iterator[None]:
     """``transaction.atomic(using=using)`` whose lock waits are bounded, its ``BEGIN``'s too.
 
-    For :func:`reset_sequence` and :func:`delete`, whose ORM statements wait
-    under :func:`bounded_lock_wait`; ``timeout`` is a limit already resolved
-    by :func:`wait_limit` (``None``: no limit).
+    For :func:`reset_sequence` and :func:`delete`: their ORM statements wait
+    under :func:`bounded_lock_wait`, or, in a SQLite transaction of their own,
+    under the busy timeout set for all of it. ``timeout`` is a limit already
+    resolved by :func:`wait_limit` (``None``: no limit).
     """
     if timeout is not None and _begin_can_wait(using):
         with _sqlite_atomic_waiting_at_most(sequence_name, using, timeout):
@@ -475,9 +476,10 @@ def atomic_with_timeout(
     ``sequence_next`` command, the admin's reset). Only SQLite's ``BEGIN``
     can wait: with ``transaction_mode`` ``IMMEDIATE`` or ``EXCLUSIVE`` (what
     ``sequences.W101`` recommends) it takes the database's write lock, under
-    the connection's busy timeout. Outside a transaction on SQLite the busy
-    timeout is set before ``BEGIN`` and put back after ``COMMIT`` (or the
-    rollback), and a lock given up on raises :class:`~sequences.SequenceLocked`.
+    the connection's busy timeout. Outside an ``atomic()`` block on SQLite the
+    busy timeout is set before ``BEGIN`` and put back after ``COMMIT`` (or
+    the rollback), and a lock given up on raises
+    :class:`~sequences.SequenceLocked`.
     Anywhere else this is ``atomic()``. ``timeout`` as for :func:`get_next_value`
     (``None``: ``SEQUENCES_LOCK_TIMEOUT``).
     """
