@@ -128,7 +128,7 @@ def role(impl: str) -> str:
 #: Contention runs at the highest process count last this many times longer:
 #: there SQLite's busy handler sleeps 1 to 100 ms at a time, and runs of half a
 #: second put the floor 0.59 to 1.72 times itself (12 runs; runs of 2 s: 0.86
-#: to 1.33; of 1.5 s, in make bench: 0.84 to 1.23).
+#: to 1.33; of 1.5 s, in make bench: 0.83 to 1.29).
 TOP_RUN_FACTOR = 3
 
 
