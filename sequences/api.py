@@ -9,17 +9,16 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
-import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, router, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, router, transaction
 
 from . import conf
 from .backends import ManyRequest, get_draw_function, get_draw_many_function
-from .changes import change_sequence, locked_last, record_change
-from .exceptions import OutsideTransaction, SequenceLocked, SequenceOverflow
+from .changes import change_sequence, lock_errors_raise_locked, locked_last, record_change
+from .exceptions import OutsideTransaction, SequenceOverflow
 from .replication import record_draw
 from .validation import MAX_VALUE, check_arguments, check_int, check_name, check_timeout
 
@@ -507,32 +506,11 @@ def _sqlite_atomic_waiting_at_most(sequence_name: str, using: str, limit: float)
     connection = connections[using]
     connection.ensure_connection()
     with (
-        _lock_errors_raise_locked(sequence_name, using, limit),
+        lock_errors_raise_locked(sequence_name, using, limit),
         _busy_timeout(connection, limit),
         transaction.atomic(using=using),
     ):
         yield
-
-
-@contextmanager
-def _lock_errors_raise_locked(
-    sequence_name: str, using: str, timeout: float | None
-) -> Iterator[None]:
-    """Raise :class:`~sequences.SequenceLocked` for a lock wait given up on inside the block."""
-    from .backends.generic import _is_lock_error
-
-    connection = connections[using]
-    started = time.monotonic()
-    try:
-        yield
-    except SequenceLocked:
-        raise
-    except DatabaseError as exc:
-        if _is_lock_error(connection, exc) or "database is locked" in str(exc):
-            raise SequenceLocked(
-                sequence_name, using, waited=time.monotonic() - started, timeout=timeout
-            ) from exc
-        raise
 
 
 @contextmanager
@@ -575,7 +553,7 @@ def bounded_lock_wait(sequence_name: str, using: str, timeout: float | None) -> 
 
         bounded = _busy_timeout(connection, timeout)
     try:
-        with _lock_errors_raise_locked(sequence_name, using, timeout), bounded:
+        with lock_errors_raise_locked(sequence_name, using, timeout), bounded:
             yield
         if vendor == "postgresql":
             with connection.cursor() as cursor:

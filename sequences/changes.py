@@ -11,6 +11,8 @@ table would break every migration that ran before it on a fresh database.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.db import DatabaseError, connections, models, transaction
@@ -37,11 +39,8 @@ def locked_last(
     wait that gives up (``timeout=0``: at once; otherwise as the caller's
     ``bounded_atomic`` set it) raises :class:`~sequences.SequenceLocked`.
     """
-    from .backends.generic import _is_lock_error
-
     connection = connections[using]
-    started = time.monotonic()
-    try:
+    with lock_errors_raise_locked(sequence_name, using, timeout):
         return (
             sequence_model._base_manager.using(using)
             .select_for_update(nowait=timeout == 0 and connection.vendor != "sqlite")
@@ -49,6 +48,21 @@ def locked_last(
             .values_list("last", flat=True)
             .first()
         )
+
+
+@contextmanager
+def lock_errors_raise_locked(
+    sequence_name: str, using: str, timeout: float | None
+) -> Iterator[None]:
+    """Raise :class:`~sequences.SequenceLocked` for a lock wait given up on inside the block."""
+    from .backends.generic import _is_lock_error
+
+    connection = connections[using]
+    started = time.monotonic()
+    try:
+        yield
+    except SequenceLocked:
+        raise
     except DatabaseError as exc:
         if _is_lock_error(connection, exc) or "database is locked" in str(exc):
             raise SequenceLocked(
